@@ -1,4 +1,10 @@
 //! The filesystem store: round trips, verified reads, removal, concurrency, CAR files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::fs;
 use std::path::PathBuf;

@@ -26,7 +26,7 @@
 //! is always a valid one.
 //!
 //! ```
-//! use din_core::{Canonical, Round, TaskId, UpdateRecord};
+//! use din_core::{Message, UpdateRecord};
 //! # fn main() -> din_core::Result<()> {
 //! # let record = din_core::types::example_update_record();
 //! let bytes = record.to_canonical_bytes();
