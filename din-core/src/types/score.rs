@@ -98,7 +98,7 @@ pub struct ScoreCommitment {
     pub evaluator: Address,
     /// The Participant scored.
     pub participant: Address,
-    /// `keccak256` of the packed reveal (see the [module docs](self)).
+    /// `keccak256` of the packed reveal (see [`ScoreReveal::commitment`]).
     pub commitment: Digest32,
 }
 
@@ -156,7 +156,9 @@ pub struct ScoreReveal {
 }
 
 impl ScoreReveal {
-    /// The commitment this reveal opens.
+    /// The commitment this reveal opens: `keccak256(task:u64 || evaluator:20 ||
+    /// participant:20 || score:u32 || salt:32)`, big-endian, as Solidity's
+    /// `abi.encodePacked(uint64, address, address, uint32, bytes32)`.
     pub fn commitment(&self) -> ScoreCommitment {
         let mut packed = Vec::with_capacity(8 + 20 + 20 + 4 + 32);
         packed.extend_from_slice(&self.task.0.to_be_bytes());

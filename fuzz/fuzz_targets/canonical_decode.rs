@@ -1,0 +1,23 @@
+//! Every canonical message decoder on arbitrary bytes: never panics, and whatever it
+//! accepts re-encodes to exactly the input (the encoding is canonical: one value, one
+//! byte string).
+#![no_main]
+
+use din_core::assignment::SubgroupAssignment;
+use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
+use libfuzzer_sys::fuzz_target;
+
+fn check<M: Message>(data: &[u8]) {
+    if let Ok(m) = M::from_canonical_bytes(data) {
+        assert_eq!(m.to_canonical_bytes(), data, "{} is not canonical", M::NAME);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    check::<TaskConfig>(data);
+    check::<ModelRef>(data);
+    check::<UpdateRecord>(data);
+    check::<SubgroupAssignment>(data);
+    check::<ScoreCommitment>(data);
+    check::<ScoreReveal>(data);
+});
