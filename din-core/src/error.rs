@@ -137,6 +137,99 @@ pub enum Error {
         /// The participant the score is about.
         participant: String,
     },
+    /// A fixed-point configuration cannot guarantee an exact sum, or an input cannot be
+    /// encoded (NaN or infinite values, zero or excessive weights).
+    #[error("fixed-point encoding: {0}")]
+    FixedPoint(String),
+    /// Secure aggregation parameters that cannot work (threshold, neighbours, sizes).
+    #[error("invalid secure-aggregation parameters: {0}")]
+    SecAggParams(String),
+    /// A secure-aggregation call came at the wrong stage (out of order, or repeated).
+    #[error("secure aggregation is at stage {current}, cannot {attempted}")]
+    StageOrder {
+        /// The stage the party is in.
+        current: &'static str,
+        /// What was attempted.
+        attempted: &'static str,
+    },
+    /// A message is bound to another task, round, subgroup or stage: a replay or a
+    /// message delivered to the wrong place.
+    #[error("message from client {sender} is bound to {field} {found}, expected {expected}")]
+    WrongBinding {
+        /// The claimed sender.
+        sender: u32,
+        /// Which binding differs (task, round, subgroup, stage).
+        field: &'static str,
+        /// The value this party expects.
+        expected: String,
+        /// The value in the message.
+        found: String,
+    },
+    /// A message's sender is unknown, repeated, or not entitled to send it.
+    #[error("message from client {sender} rejected: {reason}")]
+    BadSender {
+        /// The claimed sender.
+        sender: u32,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// A message field has the wrong length.
+    #[error("{what} from client {sender} has length {found}, expected {expected}")]
+    WrongLength {
+        /// The field.
+        what: &'static str,
+        /// The claimed sender.
+        sender: u32,
+        /// The length required.
+        expected: u64,
+        /// The length found.
+        found: u64,
+    },
+    /// An encrypted share did not decrypt: forged sender, tampered ciphertext or wrong key.
+    #[error("encrypted share from client {sender} to client {recipient} failed authentication")]
+    Decryption {
+        /// The claimed sender.
+        sender: u32,
+        /// The recipient.
+        recipient: u32,
+    },
+    /// Fewer clients survived than the threshold: the round cannot be unmasked.
+    #[error(
+        "only {survivors} clients survived, the threshold is {threshold}: the round fails rather than return a wrong sum"
+    )]
+    TooFewSurvivors {
+        /// Surviving clients.
+        survivors: usize,
+        /// The Shamir threshold.
+        threshold: u32,
+    },
+    /// Too few shares of one client's secret arrived to reconstruct it.
+    #[error("client {owner}'s {secret} needs {need} shares, {have} arrived")]
+    NotEnoughShares {
+        /// Whose secret.
+        owner: u32,
+        /// Which secret (self-mask seed or mask key).
+        secret: &'static str,
+        /// Shares available.
+        have: usize,
+        /// The threshold.
+        need: u32,
+    },
+    /// Both a client's self-mask seed and its mask key were asked for or revealed:
+    /// together they would unmask its individual update.
+    #[error("client {owner}: both its self-mask seed and its mask key would be revealed")]
+    ConflictingReveal {
+        /// The client concerned.
+        owner: u32,
+    },
+    /// A reconstructed secret does not match what its owner committed to.
+    #[error("client {owner}'s reconstructed {secret} does not match its commitment")]
+    ShareMismatch {
+        /// Whose secret.
+        owner: u32,
+        /// Which secret.
+        secret: &'static str,
+    },
 }
 
 impl Error {

@@ -1,0 +1,123 @@
+//! Key agreement and key derivation for secure aggregation.
+//!
+//! Each client holds two X25519 key pairs per round: a *cipher* pair, whose agreements
+//! key the AEAD that carries Shamir shares to neighbours, and a *mask* pair, whose
+//! agreements seed the pairwise masks. Every agreed secret goes through HKDF-SHA256 with
+//! the round's context as salt and a purpose label as info, so keys never repeat across
+//! tasks, rounds, subgroups or purposes.
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::{Error, Result};
+
+/// HKDF info for the AEAD key between two clients.
+pub const SHARE_KEY_INFO: &[u8] = b"din/secagg/v1/share-key";
+/// HKDF info for the pairwise mask seed between two clients.
+pub const PAIRWISE_INFO: &[u8] = b"din/secagg/v1/pairwise-mask";
+/// HKDF info for a client's self-mask seed.
+pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v1/self-mask";
+/// HKDF info for a client's rounding seed.
+pub const ROUNDING_INFO: &[u8] = b"din/secagg/v1/rounding";
+
+/// 32 fresh bytes from the operating system's CSPRNG (through `rand`'s thread RNG, a
+/// ChaCha12 generator seeded and reseeded from the OS).
+pub(crate) fn fresh_bytes() -> Zeroizing<[u8; 32]> {
+    use rand::Rng as _;
+    let mut out = Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(out.as_mut());
+    out
+}
+
+/// An X25519 secret key. Zeroized on drop; no `Clone`, `Debug` or serde.
+#[derive(ZeroizeOnDrop)]
+pub struct SecretKey(StaticSecret);
+
+impl SecretKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self(StaticSecret::from(*fresh_bytes()))
+    }
+
+    /// The key from its 32 bytes (as reconstructed from Shamir shares).
+    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
+        let key = Self(StaticSecret::from(bytes));
+        bytes.zeroize();
+        key
+    }
+
+    /// The key's bytes, for Shamir sharing.
+    pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The matching public key.
+    pub fn public(&self) -> [u8; 32] {
+        PublicKey::from(&self.0).to_bytes()
+    }
+
+    /// `HKDF-SHA256(salt = context, ikm = X25519(self, peer), info)`.
+    ///
+    /// # Errors
+    /// [`Error::BadSender`] (with `peer_index`) when `peer` is a low-order point, whose
+    /// agreement would be predictable.
+    pub fn derive(
+        &self,
+        peer: &[u8; 32],
+        peer_index: u32,
+        context: &[u8; 32],
+        info: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>> {
+        let shared = self.0.diffie_hellman(&PublicKey::from(*peer));
+        if !shared.was_contributory() {
+            return Err(Error::BadSender {
+                sender: peer_index,
+                reason: "public key is a low-order point".into(),
+            });
+        }
+        Ok(hkdf32(context, shared.as_bytes(), info))
+    }
+}
+
+/// `HKDF-SHA256(salt, ikm, info)` to 32 bytes.
+pub(crate) fn hkdf32(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expansion cannot fail.
+    let _ = Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, out.as_mut());
+    out
+}
+
+/// A client's self-mask seed `b_i`. Zeroized on drop; no `Clone`, `Debug` or serde.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SelfMaskSeed([u8; 32]);
+
+impl SelfMaskSeed {
+    /// A fresh random seed.
+    pub fn generate() -> Self {
+        Self(*fresh_bytes())
+    }
+
+    /// The seed from its bytes (as reconstructed from Shamir shares).
+    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
+        let seed = Self(bytes);
+        bytes.zeroize();
+        seed
+    }
+
+    /// The raw seed, for sharing and commitment.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The public commitment to this seed: `SHA-256(seed)`.
+    pub fn commitment(&self) -> [u8; 32] {
+        crate::hash::sha256(&self.0)
+    }
+
+    /// The AES-CTR seed of the self mask, bound to the round context.
+    pub(crate) fn mask_seed(&self, context: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+        hkdf32(context, &self.0, SELF_MASK_INFO)
+    }
+}
