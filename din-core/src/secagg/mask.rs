@@ -261,6 +261,23 @@ impl Participant {
         weight: u64,
         share_msgs: &[ShareKeys],
     ) -> Result<MaskedInput> {
+        let rounding = hkdf32(&self.context, self.self_seed.bytes(), ROUNDING_INFO);
+        self.mask_with_rounding_seed(update, weight, share_msgs, &rounding)
+    }
+
+    /// [`Participant::mask`] with the stochastic-rounding seed given by the caller
+    /// instead of derived from the client's secret seed, so the fixed-point encoding
+    /// can be reproduced outside ([`super::FixedPoint::encode`] with the same seed).
+    ///
+    /// # Errors
+    /// As [`Participant::mask`].
+    pub fn mask_with_rounding_seed(
+        &mut self,
+        update: &[f32],
+        weight: u64,
+        share_msgs: &[ShareKeys],
+        rounding_seed: &[u8; 32],
+    ) -> Result<MaskedInput> {
         self.expect(ParticipantStage::Shared, "mask an update")?;
         if update.len() != self.params.vector_len as usize {
             return Err(Error::WrongLength {
@@ -298,8 +315,8 @@ impl Participant {
             });
         }
         let words = match self.params.width()? {
-            Width::W32 => self.masked_words::<u32>(update, weight, &held)?,
-            Width::W64 => self.masked_words::<u64>(update, weight, &held)?,
+            Width::W32 => self.masked_words::<u32>(update, weight, &held, rounding_seed)?,
+            Width::W64 => self.masked_words::<u64>(update, weight, &held, rounding_seed)?,
         };
         self.held = held;
         self.shared = shared;
@@ -377,9 +394,12 @@ impl Participant {
         update: &[f32],
         weight: u64,
         held: &BTreeMap<u32, HeldShares>,
+        rounding_seed: &[u8; 32],
     ) -> Result<Vec<u8>> {
-        let rounding = hkdf32(&self.context, self.self_seed.bytes(), ROUNDING_INFO);
-        let mut words: Vec<W> = self.params.fixed_point.encode(update, weight, &rounding)?;
+        let mut words: Vec<W> = self
+            .params
+            .fixed_point
+            .encode(update, weight, rounding_seed)?;
         let self_seed = self.self_seed.mask_seed(&self.context);
         let mut seeds = Vec::with_capacity(held.len());
         for &j in held.keys() {
