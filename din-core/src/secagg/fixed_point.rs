@@ -22,6 +22,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use super::prg::{self, MaskWord};
 use crate::{Error, Result};
 
@@ -140,6 +142,18 @@ impl FixedPoint {
         weight: u64,
         rounding_seed: &[u8; 32],
     ) -> Result<Vec<W>> {
+        self.check_input::<W>(update, weight)?;
+        let mut out = vec![W::default(); update.len() + 1];
+        out.par_chunks_mut(prg::CHUNK_WORDS)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                self.encode_chunk(update, weight, rounding_seed, i * prg::CHUNK_WORDS, chunk);
+            });
+        Ok(out)
+    }
+
+    /// Checks what [`FixedPoint::encode`] would reject.
+    pub(crate) fn check_input<W: MaskWord>(&self, update: &[f32], weight: u64) -> Result<()> {
         let width = self.width()?;
         if width.bytes() != W::BYTES {
             return Err(Error::FixedPoint(format!(
@@ -159,19 +173,37 @@ impl FixedPoint {
                 update.get(j).copied().unwrap_or_default()
             )));
         }
-        let uniforms: Vec<u32> = prg::expand(rounding_seed, update.len());
+        Ok(())
+    }
+
+    /// Writes words `start .. start + out.len()` of the encoding of a checked input
+    /// (word `update.len()` is the weight).
+    pub(crate) fn encode_chunk<W: MaskWord>(
+        &self,
+        update: &[f32],
+        weight: u64,
+        rounding_seed: &[u8; 32],
+        start: usize,
+        out: &mut [W],
+    ) {
+        let values = update.get(start..).unwrap_or_default();
+        let n = values.len().min(out.len());
+        let mut uniforms = vec![0u32; n];
+        prg::expand_into(rounding_seed, start as u64, &mut uniforms);
         let scale = 2f64.powi(self.scale_bits as i32);
         let w = weight as i64;
-        let mut out = Vec::with_capacity(update.len() + 1);
-        out.extend(update.iter().zip(&uniforms).map(|(&x, &u)| {
+        for ((o, &x), &u) in out.iter_mut().zip(values).zip(&uniforms) {
             let s = f64::from(x).clamp(-self.clip, self.clip) * scale;
             let floor = s.floor();
             let up = f64::from(u) < (s - floor) * 4_294_967_296.0;
             let q = floor as i64 + i64::from(up);
-            W::from_u64_truncate((w * q) as u64)
-        }));
-        out.push(W::from_u64_truncate(weight));
-        Ok(out)
+            *o = W::from_u64_truncate((w * q) as u64);
+        }
+        if let Some(last) = out.get_mut(n)
+            && start + n == update.len()
+        {
+            *last = W::from_u64_truncate(weight);
+        }
     }
 
     /// Decodes a sum of encoded vectors: the weighted mean and the total weight.

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::fixed_point::Width;
@@ -25,7 +26,7 @@ use super::messages::{
     Stage, UnmaskShares,
 };
 use super::params::SecAggParams;
-use super::prg::{MaskTerm, MaskWord, apply_masks};
+use super::prg::{MaskTerm, MaskWord, apply_masks_init};
 use super::shamir::{self, SHARE_LEN, SecretShare};
 use super::{by_sender, words_to_le_bytes};
 use crate::types::Digest32;
@@ -294,7 +295,8 @@ impl Participant {
                 reason: "this client's own share message is missing".into(),
             });
         }
-        let mut held = BTreeMap::new();
+        let mine = self.neighbours_of_me();
+        let mut from_neighbours = Vec::new();
         for (&j, msg) in &msgs {
             if !self.mask_publics.contains_key(&j) {
                 return Err(Error::BadSender {
@@ -302,10 +304,18 @@ impl Participant {
                     reason: "shared keys without advertising".into(),
                 });
             }
-            if j == self.index || !self.neighbours_of_me().contains(&j) {
-                continue;
+            if j != self.index && mine.contains(&j) {
+                from_neighbours.push((j, *msg));
             }
-            held.insert(j, self.open_share(j, msg)?);
+        }
+        // Decrypt in parallel; report the first failure in sender order.
+        let opened: Vec<Result<HeldShares>> = from_neighbours
+            .par_iter()
+            .map(|&(j, msg)| self.open_share(j, msg))
+            .collect();
+        let mut held = BTreeMap::new();
+        for ((j, _), shares) in from_neighbours.iter().zip(opened) {
+            held.insert(*j, shares?);
         }
         let shared: Vec<u32> = msgs.keys().copied().collect();
         if (held.len() as u32) < self.params.threshold {
@@ -396,23 +406,24 @@ impl Participant {
         held: &BTreeMap<u32, HeldShares>,
         rounding_seed: &[u8; 32],
     ) -> Result<Vec<u8>> {
-        let mut words: Vec<W> = self
-            .params
-            .fixed_point
-            .encode(update, weight, rounding_seed)?;
+        let fp = &self.params.fixed_point;
+        fp.check_input::<W>(update, weight)?;
         let self_seed = self.self_seed.mask_seed(&self.context);
-        let mut seeds = Vec::with_capacity(held.len());
-        for &j in held.keys() {
-            let public = self.mask_publics.get(&j).ok_or_else(|| Error::BadSender {
-                sender: j,
-                reason: "no advertised key".into(),
-            })?;
-            seeds.push((
-                j,
-                self.mask_key
-                    .derive(public, j, &self.context, PAIRWISE_INFO)?,
-            ));
-        }
+        let neighbours: Vec<u32> = held.keys().copied().collect();
+        let seeds = neighbours
+            .into_par_iter()
+            .map(|j| {
+                let public = self.mask_publics.get(&j).ok_or_else(|| Error::BadSender {
+                    sender: j,
+                    reason: "no advertised key".into(),
+                })?;
+                Ok((
+                    j,
+                    self.mask_key
+                        .derive(public, j, &self.context, PAIRWISE_INFO)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut terms = vec![MaskTerm {
             seed: &self_seed,
             subtract: false,
@@ -421,7 +432,10 @@ impl Participant {
             seed: s,
             subtract: *j < self.index,
         }));
-        apply_masks(&mut words, &terms);
+        let mut words = vec![W::default(); update.len() + 1];
+        apply_masks_init(&mut words, &terms, |start, chunk| {
+            fp.encode_chunk(update, weight, rounding_seed, start, chunk);
+        });
         Ok(words_to_le_bytes(&words))
     }
 

@@ -10,13 +10,12 @@
 //! Never a statistical generator: an adversary who sees masked vectors and does not
 //! know the seed sees AES output.
 
-use aes::Aes128;
-use ctr::Ctr128BE;
-use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use aes::{Aes128, Block};
 use rayon::prelude::*;
 
-/// Words per chunk of parallel mask work (64 KiB of `u32`, 128 KiB of `u64`).
-pub const CHUNK_WORDS: usize = 16 * 1024;
+/// Words per chunk of parallel mask work: a chunk and its keystream buffer stay in L1.
+pub const CHUNK_WORDS: usize = 4 * 1024;
 
 /// A word of a masked vector: `u32` (modulus 2^32) or `u64` (modulus 2^64).
 pub trait MaskWord:
@@ -69,17 +68,58 @@ macro_rules! mask_word {
 mask_word!(u32);
 mask_word!(u64);
 
+/// AES-128-CTR keystream of one seed. The counter blocks are encrypted in place, in
+/// large batches, which lets the `aes` crate use its widest (VAES) backend.
+struct Keystream {
+    cipher: Aes128,
+    iv: u128,
+}
+
+impl Keystream {
+    fn new(seed: &[u8; 32]) -> Self {
+        let mut key = [0u8; 16];
+        let mut iv = [0u8; 16];
+        key.copy_from_slice(&seed[..16]);
+        iv.copy_from_slice(&seed[16..]);
+        let cipher = Aes128::new(&key.into());
+        zeroize::Zeroize::zeroize(&mut key);
+        Self {
+            cipher,
+            iv: u128::from_be_bytes(iv),
+        }
+    }
+
+    /// Writes the keystream from block `first_block` on into `bytes`.
+    fn fill(&self, first_block: u128, bytes: &mut [u8]) {
+        let (blocks, tail) = Block::slice_as_chunks_mut(bytes);
+        let mut counter = self.iv.wrapping_add(first_block);
+        for block in blocks.iter_mut() {
+            *block = Block::from(counter.to_be_bytes());
+            counter = counter.wrapping_add(1);
+        }
+        self.cipher.encrypt_blocks(blocks);
+        if !tail.is_empty() {
+            let mut last = Block::from(counter.to_be_bytes());
+            self.cipher.encrypt_block(&mut last);
+            let n = tail.len();
+            tail.copy_from_slice(last.get(..n).unwrap_or_default());
+        }
+    }
+}
+
 /// Writes words `offset .. offset + out.len()` of the mask of `seed` into `out`.
 pub fn expand_into<W: MaskWord>(seed: &[u8; 32], offset: u64, out: &mut [W]) {
-    let mut key = [0u8; 16];
-    let mut iv = [0u8; 16];
-    key.copy_from_slice(&seed[..16]);
-    iv.copy_from_slice(&seed[16..]);
-    let mut cipher = Ctr128BE::<Aes128>::new(&key.into(), &iv.into());
-    zeroize::Zeroize::zeroize(&mut key);
-    cipher.seek(offset * W::BYTES as u64);
-    out.fill(W::default());
-    cipher.apply_keystream(bytemuck::cast_slice_mut(out));
+    let ks = Keystream::new(seed);
+    let start = u128::from(offset) * W::BYTES as u128;
+    let skip = (start % 16) as usize;
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
+    if skip == 0 {
+        ks.fill(start / 16, bytes);
+    } else {
+        let mut tmp = vec![0u8; skip + bytes.len()];
+        ks.fill(start / 16, &mut tmp);
+        bytes.copy_from_slice(tmp.get(skip..).unwrap_or_default());
+    }
     if cfg!(target_endian = "big") {
         for w in out.iter_mut() {
             *w = w.le_to_native();
@@ -89,6 +129,19 @@ pub fn expand_into<W: MaskWord>(seed: &[u8; 32], offset: u64, out: &mut [W]) {
 
 /// The first `len` words of the mask of `seed`.
 pub fn expand<W: MaskWord>(seed: &[u8; 32], len: usize) -> Vec<W> {
+    let mut out = vec![W::default(); len];
+    apply_masks(
+        &mut out,
+        &[MaskTerm {
+            seed,
+            subtract: false,
+        }],
+    );
+    out
+}
+
+#[cfg(test)]
+fn expand_by_chunks<W: MaskWord>(seed: &[u8; 32], len: usize) -> Vec<W> {
     let mut out = vec![W::default(); len];
     out.par_chunks_mut(CHUNK_WORDS)
         .enumerate()
@@ -105,14 +158,33 @@ pub(crate) struct MaskTerm<'a> {
 /// `acc += Σ ±mask(term)` over all terms, chunk-parallel. Wrapping arithmetic is
 /// associative and commutative, so the result is bit-exact whatever the scheduling.
 pub(crate) fn apply_masks<W: MaskWord>(acc: &mut [W], terms: &[MaskTerm<'_>]) {
+    apply_masks_init(acc, terms, |_, _| {});
+}
+
+/// [`apply_masks`], first filling each chunk with `init(first word index, chunk)`, so
+/// that producing the vector and masking it is one pass over memory.
+pub(crate) fn apply_masks_init<W: MaskWord>(
+    acc: &mut [W],
+    terms: &[MaskTerm<'_>],
+    init: impl Fn(usize, &mut [W]) + Sync + Send,
+) {
+    // One key schedule per mask, shared by every chunk (chunk starts are block-aligned).
+    let keystreams: Vec<Keystream> = terms.iter().map(|t| Keystream::new(t.seed)).collect();
     acc.par_chunks_mut(CHUNK_WORDS).enumerate().for_each_init(
         || vec![W::default(); CHUNK_WORDS],
         |buf, (i, chunk)| {
+            init(i * CHUNK_WORDS, chunk);
             let Some(buf) = buf.get_mut(..chunk.len()) else {
                 return;
             };
-            for term in terms {
-                expand_into(term.seed, (i * CHUNK_WORDS) as u64, buf);
+            let first_block = (i * CHUNK_WORDS * W::BYTES / 16) as u128;
+            for (term, ks) in terms.iter().zip(&keystreams) {
+                ks.fill(first_block, bytemuck::cast_slice_mut(buf));
+                if cfg!(target_endian = "big") {
+                    for w in buf.iter_mut() {
+                        *w = w.le_to_native();
+                    }
+                }
                 if term.subtract {
                     chunk
                         .iter_mut()
@@ -145,4 +217,23 @@ pub(crate) fn add_le_vectors<W: MaskWord>(acc: &mut [W], vectors: &[&[u8]]) {
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_key_schedule_gives_the_same_words() {
+        for len in [0, 1, 5, CHUNK_WORDS - 1, CHUNK_WORDS, 3 * CHUNK_WORDS + 7] {
+            assert_eq!(
+                expand::<u32>(&[3; 32], len),
+                expand_by_chunks::<u32>(&[3; 32], len)
+            );
+            assert_eq!(
+                expand::<u64>(&[4; 32], len),
+                expand_by_chunks::<u64>(&[4; 32], len)
+            );
+        }
+    }
 }
