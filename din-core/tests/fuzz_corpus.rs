@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use common::{read_json, vector_path};
 use din_core::assignment::SubgroupAssignment;
 use din_core::content::{self, DAG_PB, car::CarReader};
+use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
 use din_core::{
     Error, FsStore, Message, ModelRef, ScoreCommitment, ScoreReveal, Store, TaskConfig,
     UpdateRecord,
@@ -57,6 +58,10 @@ fn canonical_decode_corpus() {
                 canonical::<SubgroupAssignment>(d),
                 canonical::<ScoreCommitment>(d),
                 canonical::<ScoreReveal>(d),
+                canonical::<AdvertiseKeys>(d),
+                canonical::<ShareKeys>(d),
+                canonical::<MaskedInput>(d),
+                canonical::<UnmaskShares>(d),
             ]
             .contains(&true)
         })
@@ -123,6 +128,58 @@ fn write_seed_corpus() {
             &hex::decode(v["hex"].as_str().unwrap()).unwrap(),
         );
     }
+    // One message of each secure-aggregation stage, from a real 3-client round.
+    let params = din_core::secagg::SecAggParams {
+        task: din_core::TaskId(1),
+        round: din_core::Round(0),
+        subgroup: din_core::SubgroupId(0),
+        clients: 3,
+        neighbours: 2,
+        threshold: 2,
+        vector_len: 4,
+        fixed_point: din_core::secagg::FixedPoint {
+            max_clients: 3,
+            ..Default::default()
+        },
+        graph_seed: din_core::Digest32([1; 32]),
+    };
+    let mut clients = Vec::new();
+    let mut adverts = Vec::new();
+    for i in 0..3 {
+        let (c, a) = din_core::secagg::Participant::new(params.clone(), i).unwrap();
+        clients.push(c);
+        adverts.push(a);
+    }
+    let shares: Vec<ShareKeys> = clients
+        .iter_mut()
+        .map(|c| c.share_keys(&adverts).unwrap())
+        .collect();
+    let masked: Vec<MaskedInput> = clients
+        .iter_mut()
+        .map(|c| c.mask(&[0.5, -1.0, 2.0, 0.0], 3, &shares).unwrap())
+        .collect();
+    let reveal: UnmaskShares = clients[0].unmask(&[0, 1, 2]).unwrap();
+    write(
+        "canonical_decode",
+        "seed-secagg-advertise",
+        &adverts[0].to_canonical_bytes(),
+    );
+    write(
+        "canonical_decode",
+        "seed-secagg-share-keys",
+        &shares[0].to_canonical_bytes(),
+    );
+    write(
+        "canonical_decode",
+        "seed-secagg-masked-input",
+        &masked[0].to_canonical_bytes(),
+    );
+    write(
+        "canonical_decode",
+        "seed-secagg-unmask",
+        &reveal.to_canonical_bytes(),
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).unwrap();
     let hello = store.put(b"hello din\n").unwrap();

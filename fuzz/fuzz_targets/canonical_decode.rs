@@ -4,6 +4,7 @@
 #![no_main]
 
 use din_core::assignment::SubgroupAssignment;
+use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
 use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
 use libfuzzer_sys::fuzz_target;
 
@@ -20,4 +21,8 @@ fuzz_target!(|data: &[u8]| {
     check::<SubgroupAssignment>(data);
     check::<ScoreCommitment>(data);
     check::<ScoreReveal>(data);
+    check::<AdvertiseKeys>(data);
+    check::<ShareKeys>(data);
+    check::<MaskedInput>(data);
+    check::<UnmaskShares>(data);
 });

@@ -5,7 +5,7 @@
 //! §5.1 step 2c): each Participant uploads its update **masked** with a self mask and
 //! pairwise masks shared with its neighbours ([`mask`]); the masks cancel in the sum,
 //! and the Evaluators of the subgroup, each on its own and from public messages only,
-//! **unmask** the sum ([`unmask`]) — the role Bonawitz's "server" plays, played
+//! **unmask** the sum ([`unmask()`]) — the role Bonawitz's "server" plays, played
 //! deterministically by everyone so that honest Evaluators submit identical bytes.
 //!
 //! | stage | Participant sends | built from |

@@ -93,9 +93,22 @@ impl Keystream {
     fn fill(&self, first_block: u128, bytes: &mut [u8]) {
         let (blocks, tail) = Block::slice_as_chunks_mut(bytes);
         let mut counter = self.iv.wrapping_add(first_block);
-        for block in blocks.iter_mut() {
-            *block = Block::from(counter.to_be_bytes());
-            counter = counter.wrapping_add(1);
+        let lo = counter as u64;
+        if lo.checked_add(blocks.len() as u64).is_some() {
+            // Fast path: the high half is constant; write it and the big-endian low half
+            // without 128-bit arithmetic per block.
+            let hi = ((counter >> 64) as u64).to_be_bytes();
+            for (k, block) in blocks.iter_mut().enumerate() {
+                let (h, l) = block.split_at_mut(8);
+                h.copy_from_slice(&hi);
+                l.copy_from_slice(&(lo + k as u64).to_be_bytes());
+            }
+            counter = counter.wrapping_add(blocks.len() as u128);
+        } else {
+            for block in blocks.iter_mut() {
+                *block = Block::from(counter.to_be_bytes());
+                counter = counter.wrapping_add(1);
+            }
         }
         self.cipher.encrypt_blocks(blocks);
         if !tail.is_empty() {
