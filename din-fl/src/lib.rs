@@ -1,6 +1,21 @@
-//! `din-fl`: federated learning for DIN on Burn.
-//!
-//! **Not built yet.** This crate will hold local training on Burn (CPU by default,
-//! `wgpu` and `cuda` behind features), FedAvg and hierarchical aggregation, evaluation
-//! metrics and dataset loaders (issue "din-fl"). It exposes nothing today, so that
-//! nothing pretends to work that does not.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod aggregate;
+pub mod backend;
+pub mod data;
+mod error;
+pub mod metrics;
+pub mod model;
+pub mod params;
+pub mod rng;
+pub mod train;
+
+pub use burn;
+pub use error::{Error, Result};
+pub use metrics::Metrics;
+pub use model::{Architecture, Classifier, Net};
+pub use train::{OptimizerKind, Progress, TrainConfig, evaluate, train};
