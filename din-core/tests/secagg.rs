@@ -54,18 +54,25 @@ struct Round_ {
     reveals: Vec<UnmaskShares>,
 }
 
-fn run(p: &SecAggParams, drop_before: &[u32], drop_after: &[u32]) -> Round_ {
-    let mut clients = Vec::new();
-    let mut adverts = Vec::new();
-    for i in 0..p.clients {
-        let (c, a) = Participant::new(p.clone(), i).unwrap();
-        clients.push(c);
-        adverts.push(a);
-    }
-    let shares: Vec<ShareKeys> = clients
+/// Stage 0 for every client of `p`.
+fn advertise(p: &SecAggParams) -> (Vec<Participant>, Vec<AdvertiseKeys>) {
+    (0..p.clients)
+        .map(|i| Participant::new(p.clone(), i).unwrap())
+        .unzip()
+}
+
+/// Stages 0 and 1 for every client of `p`.
+fn advertise_and_share(p: &SecAggParams) -> (Vec<Participant>, Vec<AdvertiseKeys>, Vec<ShareKeys>) {
+    let (mut clients, adverts) = advertise(p);
+    let shares = clients
         .iter_mut()
         .map(|c| c.share_keys(&adverts).unwrap())
         .collect();
+    (clients, adverts, shares)
+}
+
+fn run(p: &SecAggParams, drop_before: &[u32], drop_after: &[u32]) -> Round_ {
+    let (mut clients, adverts, shares) = advertise_and_share(p);
     let mut masked = Vec::new();
     for c in &mut clients {
         let i = c.index();
@@ -266,17 +273,7 @@ fn a_single_masked_vector_looks_uniform() {
     // Chi-square of the top and bottom byte of each word of one masked all-zero update
     // over 256 buckets; the 99.999th percentile of chi2(255) is about 363.
     let p = params(5, 4, 3, 200_000);
-    let mut clients: Vec<Participant> = Vec::new();
-    let mut adverts = Vec::new();
-    for i in 0..5 {
-        let (c, a) = Participant::new(p.clone(), i).unwrap();
-        clients.push(c);
-        adverts.push(a);
-    }
-    let shares: Vec<ShareKeys> = clients
-        .iter_mut()
-        .map(|c| c.share_keys(&adverts).unwrap())
-        .collect();
+    let (mut clients, _, shares) = advertise_and_share(&p);
     let masked = clients[0].mask(&vec![0.0; 200_000], 1, &shares).unwrap();
     for byte in [0usize, 3] {
         let mut counts = [0u64; 256];
@@ -387,17 +384,7 @@ fn duplicate_and_unknown_senders_are_rejected() {
 #[test]
 fn forged_sender_fails_share_authentication() {
     let p = params(5, 4, 3, 8);
-    let mut clients = Vec::new();
-    let mut adverts = Vec::new();
-    for i in 0..5 {
-        let (c, a) = Participant::new(p.clone(), i).unwrap();
-        clients.push(c);
-        adverts.push(a);
-    }
-    let mut shares: Vec<ShareKeys> = clients
-        .iter_mut()
-        .map(|c| c.share_keys(&adverts).unwrap())
-        .collect();
+    let (mut clients, _, mut shares) = advertise_and_share(&p);
     // Client 4 publishes client 3's ciphertexts as its own: every recipient's AEAD fails.
     shares[4].shares = shares[3].shares.clone();
     match clients[0].mask(&[0.0; 8], 1, &shares) {
@@ -412,17 +399,7 @@ fn forged_sender_fails_share_authentication() {
 #[test]
 fn tampered_ciphertext_and_low_order_keys_are_rejected() {
     let p = params(5, 4, 3, 8);
-    let mut clients = Vec::new();
-    let mut adverts = Vec::new();
-    for i in 0..5 {
-        let (c, a) = Participant::new(p.clone(), i).unwrap();
-        clients.push(c);
-        adverts.push(a);
-    }
-    let mut shares: Vec<ShareKeys> = clients
-        .iter_mut()
-        .map(|c| c.share_keys(&adverts).unwrap())
-        .collect();
+    let (mut clients, _, mut shares) = advertise_and_share(&p);
     let entry = shares[2]
         .shares
         .iter_mut()
@@ -483,17 +460,7 @@ fn wrong_lengths_are_rejected() {
         })
     ));
     let p = params(5, 4, 3, 8);
-    let mut clients = Vec::new();
-    let mut adverts = Vec::new();
-    for i in 0..5 {
-        let (c, a) = Participant::new(p.clone(), i).unwrap();
-        clients.push(c);
-        adverts.push(a);
-    }
-    let shares: Vec<ShareKeys> = clients
-        .iter_mut()
-        .map(|c| c.share_keys(&adverts).unwrap())
-        .collect();
+    let (mut clients, _, shares) = advertise_and_share(&p);
     assert!(matches!(
         clients[0].mask(&[0.0; 7], 1, &shares),
         Err(Error::WrongLength { what: "update", .. })
