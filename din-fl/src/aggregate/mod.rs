@@ -109,26 +109,22 @@ pub fn fedavg(updates: &[&[f32]], weights: &[f64]) -> Result<Vec<f32>> {
             .zip(&w)
             .map(|(u, &wi)| (u.get(start..end).unwrap_or_default(), wi))
             .collect();
-        // Eight clients per pass over the accumulator block, then the remainder.
-        let mut groups = rows.chunks_exact(8);
+        // Sixteen clients per pass over the accumulator block (two groups of eight),
+        // then groups of eight, then one by one.
+        let mut sixteens = rows.chunks_exact(16);
+        for g in sixteens.by_ref() {
+            let (lo, hi) = g.split_at(8);
+            if let (Some(a), Some(b)) = (octet(lo), octet(hi)) {
+                for ((o, x), y) in acc.iter_mut().zip(a).zip(b) {
+                    *o += x + y;
+                }
+            }
+        }
+        let mut groups = sixteens.remainder().chunks_exact(8);
         for g in groups.by_ref() {
-            if let [
-                (a, wa),
-                (b, wb),
-                (c, wc),
-                (d, wd),
-                (e, we),
-                (f, wf),
-                (g_, wg),
-                (h, wh),
-            ] = g
-            {
-                // A zip of equal-length slices compiles to a bounds-check-free SIMD loop.
-                let pairs = acc.iter_mut().zip(a.iter().zip(*b)).zip(c.iter().zip(*d));
-                let quads = pairs.zip(e.iter().zip(*f).zip(g_.iter().zip(*h)));
-                for (((o, (&x0, &x1)), (&x2, &x3)), ((&x4, &x5), (&x6, &x7))) in quads {
-                    *o += (wa * x0 + wb * x1 + wc * x2 + wd * x3)
-                        + (we * x4 + wf * x5 + wg * x6 + wh * x7);
+            if let Some(a) = octet(g) {
+                for (o, x) in acc.iter_mut().zip(a) {
+                    *o += x;
                 }
             }
         }
@@ -146,6 +142,32 @@ pub fn fedavg(updates: &[&[f32]], weights: &[f64]) -> Result<Vec<f32>> {
         ));
     }
     Ok(out)
+}
+
+/// The weighted sum of eight equal-length rows, element by element. A zip of slices
+/// compiles to a bounds-check-free SIMD loop.
+fn octet<'a>(g: &'a [(&'a [f32], f32)]) -> Option<impl Iterator<Item = f32> + 'a> {
+    let [
+        (a, wa),
+        (b, wb),
+        (c, wc),
+        (d, wd),
+        (e, we),
+        (f, wf),
+        (g_, wg),
+        (h, wh),
+    ] = g
+    else {
+        return None;
+    };
+    let (wa, wb, wc, wd, we, wf, wg, wh) = (*wa, *wb, *wc, *wd, *we, *wf, *wg, *wh);
+    let pairs = a.iter().zip(*b).zip(c.iter().zip(*d));
+    let quads = pairs.zip(e.iter().zip(*f).zip(g_.iter().zip(*h)));
+    Some(quads.map(
+        move |(((&x0, &x1), (&x2, &x3)), ((&x4, &x5), (&x6, &x7)))| {
+            (wa * x0 + wb * x1 + wc * x2 + wd * x3) + (we * x4 + wf * x5 + wg * x6 + wh * x7)
+        },
+    ))
 }
 
 /// Hierarchical FedAvg (paper §5.1 steps 3f, 4): the FedAvg of each subgroup, then the
