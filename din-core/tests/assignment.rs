@@ -100,6 +100,35 @@ fn whole_round_agrees_with_single_membership_checks() {
     }
 }
 
+/// The registration index encoded in a test account (its last four bytes).
+fn index_of(a: &Address) -> u64 {
+    u64::from(u32::from_be_bytes(a.0[16..].try_into().unwrap()))
+}
+
+/// One vector case: each subgroup's participants and evaluators as registration indices.
+fn vector_case(
+    seed: Digest32,
+    n: usize,
+    m: usize,
+    s: u32,
+    e: u32,
+) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+    let a = assignment::assign(
+        TaskId(1),
+        Round(0),
+        seed,
+        &config(s, e),
+        &accounts(n, 0xaa),
+        &accounts(m, 0xee),
+    )
+    .unwrap();
+    let idx = |v: &[Address]| v.iter().map(index_of).collect::<Vec<_>>();
+    (
+        a.subgroups.iter().map(|g| idx(&g.participants)).collect(),
+        a.subgroups.iter().map(|g| idx(&g.evaluators)).collect(),
+    )
+}
+
 #[test]
 fn assignment_vectors_match() {
     // Shared with the contracts (on-chain membership checks) and the Python tests.
@@ -126,37 +155,9 @@ fn assignment_vectors_match() {
             .unwrap(),
             positions
         );
-        let a = assignment::assign(
-            TaskId(1),
-            Round(0),
-            seed,
-            &config(s, e),
-            &accounts(n, 0xaa),
-            &accounts(m, 0xee),
-        )
-        .unwrap();
-        let got: Vec<Vec<u64>> = a
-            .subgroups
-            .iter()
-            .map(|g| {
-                g.participants
-                    .iter()
-                    .map(|p| u64::from(u32::from_be_bytes(p.0[16..].try_into().unwrap())))
-                    .collect()
-            })
-            .collect();
+        let (got, got_e) = vector_case(seed, n, m, s, e);
         let want: Vec<Vec<u64>> = serde_json::from_value(case["subgroups"].clone()).unwrap();
         assert_eq!(got, want);
-        let got_e: Vec<Vec<u64>> = a
-            .subgroups
-            .iter()
-            .map(|g| {
-                g.evaluators
-                    .iter()
-                    .map(|p| u64::from(u32::from_be_bytes(p.0[16..].try_into().unwrap())))
-                    .collect()
-            })
-            .collect();
         let want_e: Vec<Vec<u64>> =
             serde_json::from_value(case["subgroup_evaluators"].clone()).unwrap();
         assert_eq!(got_e, want_e);
@@ -303,27 +304,14 @@ fn write_assignment_vectors() {
     .enumerate()
     {
         let seed = seed(42 + i as u64);
-        let a = assignment::assign(
-            TaskId(1),
-            Round(0),
-            seed,
-            &config(s, e),
-            &accounts(n, 0xaa),
-            &accounts(m, 0xee),
-        )
-        .unwrap();
-        let idx = |v: &Vec<Address>| -> Vec<u64> {
-            v.iter()
-                .map(|p| u64::from(u32::from_be_bytes(p.0[16..].try_into().unwrap())))
-                .collect()
-        };
+        let (groups, evaluators) = vector_case(seed, n, m, s, e);
         cases.push(serde_json::json!({
             "seed": seed.to_string(),
             "participants": n, "evaluators": m, "subgroup_size": s, "evaluators_per_subgroup": e,
             "participant_positions": assignment::shuffle_positions(n as u64, &assignment::derive_seed(&seed, assignment::PARTICIPANT_DOMAIN)).unwrap(),
             "evaluator_positions": assignment::shuffle_positions(m as u64, &assignment::derive_seed(&seed, assignment::EVALUATOR_DOMAIN)).unwrap(),
-            "subgroups": a.subgroups.iter().map(|g| idx(&g.participants)).collect::<Vec<_>>(),
-            "subgroup_evaluators": a.subgroups.iter().map(|g| idx(&g.evaluators)).collect::<Vec<_>>(),
+            "subgroups": groups,
+            "subgroup_evaluators": evaluators,
         }));
     }
     let doc = serde_json::json!({
