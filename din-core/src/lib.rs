@@ -9,6 +9,7 @@ pub mod content;
 pub mod encoding;
 mod error;
 pub mod hash;
+pub mod scoring;
 pub mod secagg;
 pub mod store;
 pub mod types;

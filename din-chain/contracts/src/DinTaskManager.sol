@@ -1,0 +1,908 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {DinAssignment} from "./DinAssignment.sol";
+import {EvaluatorRegistry} from "./EvaluatorRegistry.sol";
+import {IParticipantGate} from "./IParticipantGate.sol";
+
+/// @title DIN task manager
+/// @notice The "intelligence" contract of the DIN paper (§3.3, §3.4, §5.1, §5.2, §8.1): it
+/// holds every task's deposit, registers participants and evaluators, draws each round's
+/// assignment seed from a future block, records update and secure-aggregation message CIDs
+/// with deadlines, accepts a subgroup aggregate when more than half of its evaluators agree
+/// (slashing dissenters), records global models, runs score commit/reveal with BlockFlow
+/// median scoring checked on-chain, and settles the deposit to the wei with pull claims.
+///
+/// A round's timeline, `P` = the task's `stagePeriod`, `t0` = when its seed was drawn:
+/// - `[t0, t0+P)` advertise keys, `[t0, t0+2P)` share keys, `[t0, t0+3P)` masked updates;
+/// - `[t0+3P, t0+4P)` unmasking shares; `[t0+4P, t0+5P)` evaluators submit aggregates;
+/// - from `t0+5P` anyone finalizes subgroups; the owner publishes the global model before `t0+6P`.
+/// Scoring, `s0` = when the test set was released: commits in `[s0, s0+P)`, reveals in
+/// `[s0+P, s0+2P)`, then anyone finalizes each subgroup's medians and settles.
+///
+/// Defined outcomes: a subgroup whose aggregate votes have no strict majority is `Failed`
+/// (its updates are left out of the round, nobody is slashed); evaluators who voted
+/// against an accepted majority are slashed; an owner who misses a deadline lets anyone
+/// abandon the task, after which the pools are split equally among participants who
+/// submitted an update and evaluators who voted honestly, and the rest is refundable.
+contract DinTaskManager is ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// Fixed-point one of scores (din-core `Score`): scores are in `[0, SCORE_ONE]`.
+    uint32 public constant SCORE_ONE = 1 << 20;
+    /// Blocks between scheduling a seed and the block whose hash it uses.
+    uint64 public constant SEED_DELAY = 1;
+    /// Basis points denominator of the evaluator fee share.
+    uint256 public constant BPS = 10_000;
+    /// Secure-aggregation stages (din-core `secagg::Stage`), in order.
+    uint8 public constant STAGE_ADVERTISE_KEYS = 0;
+    /// Encrypted key shares for neighbours.
+    uint8 public constant STAGE_SHARE_KEYS = 1;
+    /// The masked update itself.
+    uint8 public constant STAGE_MASKED_INPUT = 2;
+    /// Unmasking shares.
+    uint8 public constant STAGE_UNMASK = 3;
+    /// Round number used in keys for the scoring phase.
+    uint16 internal constant SCORING = type(uint16).max;
+
+    /// A task's lifecycle.
+    enum Phase {
+        None,
+        Registration,
+        Training,
+        AwaitingTestSet,
+        Scoring,
+        Settled,
+        Abandoned
+    }
+
+    /// What the owner chooses when creating a task.
+    struct TaskParams {
+        IERC20 token;
+        uint128 deposit;
+        uint16 evaluatorFeeBps;
+        uint16 rounds;
+        uint16 subgroupSize;
+        uint8 evaluatorsPerSubgroup;
+        uint16 neighbours;
+        uint16 threshold;
+        uint32 stagePeriod;
+        uint64 registrationEnd;
+        IParticipantGate gate;
+    }
+
+    /// The hot state of a task, read by every round operation: one storage slot.
+    struct RoundState {
+        uint64 roundStart; // 0 until the round's seed is drawn
+        uint32 stagePeriod;
+        uint32 numParticipants;
+        uint32 numEvaluators;
+        uint32 numSubgroups;
+        uint16 round;
+        Phase phase;
+        uint8 evaluatorsPerSubgroup;
+        uint32 finalized; // subgroups finalized this round (or scored, in Scoring)
+    }
+
+    /// The rest of a task.
+    struct Task {
+        address owner;
+        uint16 rounds;
+        uint16 subgroupSize;
+        uint16 neighbours;
+        uint16 threshold;
+        uint16 evaluatorFeeBps;
+        bool abandoned;
+        bool refundClaimed;
+        IERC20 token;
+        uint64 registrationEnd;
+        uint128 deposit;
+        uint64 seedBlock;
+        uint64 scoringStart;
+        IParticipantGate gate;
+        uint128 refundable;
+        uint64 sumParticipantWeights;
+        uint64 sumEvaluatorWeights;
+    }
+
+    /// A participant of a task: one storage slot.
+    struct Participant {
+        uint32 index1; // index + 1; 0 = not registered
+        uint16 round; // round of `stages`
+        uint8 stages; // bit s: stage s submitted in `round`
+        bool updated; // submitted at least one masked update
+        uint32 score; // median score (m_k), set when its subgroup is scored
+        bool claimed;
+    }
+
+    /// An evaluator of a task: one storage slot.
+    struct Evaluator {
+        uint32 index1; // index + 1; 0 = not joined
+        bool voted; // submitted at least one aggregate
+        bool slashed;
+        bool claimed;
+        uint32 quality; // d_e, set when its subgroup is scored
+    }
+
+    /// A subgroup's outcome in a round.
+    struct SubgroupResult {
+        bytes32 accepted; // keccak256 of the accepted aggregate CID
+        uint8 status; // 0 open, 1 accepted, 2 failed
+    }
+
+    /// Score commitments of the scoring phase.
+    struct ScoreSlot {
+        address evaluator;
+        bool revealed;
+        bytes32 commitment;
+    }
+
+    /// The evaluator registry (stakes and slashing).
+    EvaluatorRegistry public immutable registry;
+    /// Number of tasks created; task ids are `1..=taskCount`.
+    uint64 public taskCount;
+
+    mapping(uint64 => Task) internal tasks;
+    mapping(uint64 => RoundState) internal states;
+    mapping(uint64 => bytes32) internal participantSeeds;
+    mapping(uint64 => bytes32) internal evaluatorSeeds;
+    mapping(uint64 => mapping(address => Participant)) public participants;
+    mapping(uint64 => mapping(address => Evaluator)) public evaluators;
+    mapping(uint64 => address[]) internal participantList;
+    mapping(uint64 => address[]) internal evaluatorList;
+    mapping(uint256 => bytes) internal models; // key(task, round, 0, 0) => global model CID
+    mapping(uint256 => bytes32) internal votes; // key(task, round, subgroup, slot) => keccak(evaluator, cidHash)
+    mapping(uint256 => SubgroupResult) internal results; // key(task, round, subgroup, 0)
+    mapping(uint256 => ScoreSlot) internal scoreSlots; // key(task, SCORING, subgroup, slot)
+    mapping(uint256 => uint256) internal scoreWords; // key(task, SCORING, subgroup, slot) * 2^16 + word
+
+    // ---------------------------------------------------------------- errors
+
+    /// The task does not exist.
+    error UnknownTask(uint64 taskId);
+    /// The operation needs another phase.
+    error WrongPhase(uint64 taskId, Phase expected, Phase actual);
+    /// Only the task's owner may do this.
+    error NotOwner(uint64 taskId, address caller);
+    /// A parameter is out of range; `name` says which.
+    error InvalidParameter(string name);
+    /// A CID is not a CIDv1 (raw or dag-pb) with a sha2-256 multihash.
+    error InvalidCid();
+    /// Registration is closed.
+    error RegistrationClosed(uint64 taskId);
+    /// The account is already registered in this task (as participant or evaluator).
+    error AlreadyRegistered(uint64 taskId, address account);
+    /// The participant gate refused the account.
+    error NotAllowed(uint64 taskId, address account);
+    /// The caller is not a participant of the task.
+    error NotParticipant(uint64 taskId, address account);
+    /// The caller is not an evaluator of the task.
+    error NotEvaluator(uint64 taskId, address account);
+    /// Not enough participants or evaluators to start.
+    error NotEnoughMembers(uint32 participants, uint32 evaluators, uint32 neededParticipants, uint32 neededEvaluators);
+    /// The message names another round than the current one.
+    error WrongRound(uint16 expected, uint16 got);
+    /// The round's seed is not drawn yet.
+    error SeedNotDrawn(uint64 taskId, uint16 round);
+    /// The round's seed is already drawn.
+    error SeedAlreadyDrawn(uint64 taskId, uint16 round);
+    /// The seed block is not mined yet.
+    error SeedBlockNotReached(uint64 seedBlock, uint256 blockNumber);
+    /// No such secure-aggregation stage.
+    error InvalidStage(uint8 stage);
+    /// The window for this action has not opened yet.
+    error TooEarly(uint256 opens, uint256 nowTs);
+    /// The window for this action has closed.
+    error TooLate(uint256 closed, uint256 nowTs);
+    /// This message was already submitted.
+    error AlreadySubmitted(uint64 taskId, uint16 round, address account);
+    /// The evaluator is not assigned to this subgroup.
+    error NotAssigned(uint64 taskId, uint32 subgroup, address evaluator);
+    /// The evaluator was slashed in this task.
+    error EvaluatorSlashed(uint64 taskId, address evaluator);
+    /// No such subgroup in this task.
+    error InvalidSubgroup(uint32 subgroup, uint32 numSubgroups);
+    /// The subgroup was already finalized (or scored).
+    error AlreadyFinalized(uint64 taskId, uint32 subgroup);
+    /// Not every subgroup of the round is finalized.
+    error SubgroupsPending(uint32 finalized, uint32 numSubgroups);
+    /// A finalization hint does not match what was recorded.
+    error BadHint(uint256 index);
+    /// A revealed score vector does not open the commitment.
+    error CommitmentMismatch(uint64 taskId, address evaluator);
+    /// A score is above `SCORE_ONE`, or the vector has the wrong length.
+    error InvalidScores(uint256 index);
+    /// A proposed median is not the lower median of the revealed scores.
+    error NotMedian(uint256 position, uint32 proposed);
+    /// The task cannot be abandoned yet.
+    error NotAbandonable(uint64 taskId);
+    /// Nothing to claim for this account.
+    error NothingToClaim(uint64 taskId, address account);
+    /// Already claimed.
+    error AlreadyClaimed(uint64 taskId, address account);
+
+    // ---------------------------------------------------------------- events
+
+    /// A task was created with its deposit and genesis model.
+    event TaskCreated(uint64 indexed taskId, address indexed owner, uint128 deposit, bytes genesisModel);
+    /// A participant opted in.
+    event ParticipantRegistered(uint64 indexed taskId, address indexed participant, uint32 index);
+    /// A staked evaluator joined.
+    event EvaluatorJoined(uint64 indexed taskId, address indexed evaluator, uint32 index);
+    /// A round's seed will be drawn from `seedBlock`'s hash.
+    event SeedScheduled(uint64 indexed taskId, uint16 indexed round, uint64 seedBlock);
+    /// A round's seed was drawn; the round's stages start now.
+    event SeedDrawn(uint64 indexed taskId, uint16 indexed round, bytes32 seed);
+    /// A participant's secure-aggregation message (stage 2: its masked update), by CID.
+    event Message(uint64 indexed taskId, uint16 indexed round, address indexed sender, uint8 stage, bytes cid);
+    /// An evaluator's aggregate for a subgroup, by CID.
+    event AggregateSubmitted(
+        uint64 indexed taskId, uint16 indexed round, address indexed evaluator, uint32 subgroup, bytes cid
+    );
+    /// A subgroup's round outcome: `accepted` the aggregate CID's keccak256, or failed.
+    event SubgroupFinalized(uint64 indexed taskId, uint16 indexed round, uint32 subgroup, bool accepted, bytes32 cidHash);
+    /// An evaluator was slashed.
+    event EvaluatorPenalized(uint64 indexed taskId, address indexed evaluator, uint256 amount);
+    /// The global model of a round.
+    event ModelPublished(uint64 indexed taskId, uint16 indexed round, bytes cid);
+    /// The encrypted test set and the evaluators' wrapped keys.
+    event TestSetReleased(uint64 indexed taskId, bytes testSetCid, bytes keysCid);
+    /// An evaluator committed its scores for a subgroup.
+    event ScoresCommitted(uint64 indexed taskId, uint32 indexed subgroup, address indexed evaluator, bytes32 commitment);
+    /// An evaluator revealed its scores.
+    event ScoresRevealed(uint64 indexed taskId, uint32 indexed subgroup, address indexed evaluator, uint32[] scores);
+    /// A subgroup's medians were verified and recorded.
+    event SubgroupScored(uint64 indexed taskId, uint32 indexed subgroup, uint32[] medians);
+    /// The task was abandoned after a missed owner deadline (or cancelled in registration).
+    event TaskAbandoned(uint64 indexed taskId, Phase phase);
+    /// The deposit was settled: `refundable` goes back to the owner.
+    event Settled(uint64 indexed taskId, uint256 participantPool, uint256 evaluatorPool, uint256 refundable);
+    /// A reward or fee was claimed.
+    event Claimed(uint64 indexed taskId, address indexed account, uint256 amount);
+    /// The owner took the refundable remainder.
+    event Refunded(uint64 indexed taskId, address indexed owner, uint256 amount);
+
+    /// @param registry_ the evaluator registry, whose `taskManager` must become this contract
+    constructor(EvaluatorRegistry registry_) {
+        if (address(registry_) == address(0)) revert InvalidParameter("registry");
+        registry = registry_;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _key(uint64 taskId, uint16 round, uint32 subgroup, uint256 slot) internal pure returns (uint256) {
+        return (uint256(taskId) << 128) | (uint256(round) << 96) | (uint256(subgroup) << 32) | slot;
+    }
+
+    function _checkCid(bytes calldata cid) internal pure {
+        if (
+            cid.length != 36 || cid[0] != 0x01 || (cid[1] != 0x55 && cid[1] != 0x70) || cid[2] != 0x12
+                || cid[3] != 0x20
+        ) revert InvalidCid();
+    }
+
+    function _state(uint64 taskId, Phase expected) internal view returns (RoundState memory s) {
+        s = states[taskId];
+        if (s.phase != expected) {
+            if (s.phase == Phase.None) revert UnknownTask(taskId);
+            revert WrongPhase(taskId, expected, s.phase);
+        }
+    }
+
+    function _onlyOwner(uint64 taskId) internal view returns (Task storage t) {
+        t = tasks[taskId];
+        if (t.owner != msg.sender) revert NotOwner(taskId, msg.sender);
+    }
+
+    function _window(uint256 opens, uint256 closes) internal view {
+        if (block.timestamp < opens) revert TooEarly(opens, block.timestamp);
+        if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
+    }
+
+    /// The caller's slot (shuffled position mod evaluators per subgroup) in `subgroup`,
+    /// checked with din-core's assignment; reverts when not assigned.
+    function _evaluatorSlot(uint64 taskId, RoundState memory s, uint32 subgroup) internal view returns (uint256) {
+        Evaluator storage e = evaluators[taskId][msg.sender];
+        if (e.index1 == 0) revert NotEvaluator(taskId, msg.sender);
+        if (e.slashed) revert EvaluatorSlashed(taskId, msg.sender);
+        if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
+        uint256 q = DinAssignment.shuffledIndex(e.index1 - 1, s.numEvaluators, evaluatorSeeds[taskId]);
+        if (q / s.evaluatorsPerSubgroup != subgroup) revert NotAssigned(taskId, subgroup, msg.sender);
+        return q % s.evaluatorsPerSubgroup;
+    }
+
+    function _slash(uint64 taskId, address evaluator) internal {
+        Evaluator storage e = evaluators[taskId][evaluator];
+        if (e.slashed) return;
+        e.slashed = true;
+        uint256 amount = registry.slash(evaluator, taskId);
+        emit EvaluatorPenalized(taskId, evaluator, amount);
+    }
+
+    // ---------------------------------------------------------------- task setup
+
+    /// Creates a task, pulling `p.deposit` of `p.token` from the caller (needs an allowance).
+    /// @return taskId the new task's id
+    function createTask(TaskParams calldata p, bytes calldata genesisModel) external nonReentrant returns (uint64 taskId) {
+        _checkCid(genesisModel);
+        if (address(p.token) == address(0)) revert InvalidParameter("token");
+        if (p.deposit == 0) revert InvalidParameter("deposit");
+        if (p.evaluatorFeeBps > BPS) revert InvalidParameter("evaluatorFeeBps");
+        if (p.rounds == 0 || p.rounds == SCORING) revert InvalidParameter("rounds");
+        if (p.subgroupSize < 2) revert InvalidParameter("subgroupSize");
+        if (p.evaluatorsPerSubgroup == 0) revert InvalidParameter("evaluatorsPerSubgroup");
+        if (p.neighbours == 0 || p.neighbours >= p.subgroupSize) revert InvalidParameter("neighbours");
+        if (p.threshold * 2 <= p.neighbours || p.threshold > p.neighbours) revert InvalidParameter("threshold");
+        if (p.stagePeriod == 0) revert InvalidParameter("stagePeriod");
+        if (p.registrationEnd <= block.timestamp) revert InvalidParameter("registrationEnd");
+
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.owner = msg.sender;
+        t.rounds = p.rounds;
+        t.subgroupSize = p.subgroupSize;
+        t.neighbours = p.neighbours;
+        t.threshold = p.threshold;
+        t.evaluatorFeeBps = p.evaluatorFeeBps;
+        t.token = p.token;
+        t.registrationEnd = p.registrationEnd;
+        t.deposit = p.deposit;
+        t.gate = p.gate;
+        RoundState storage s = states[taskId];
+        s.phase = Phase.Registration;
+        s.stagePeriod = p.stagePeriod;
+        s.evaluatorsPerSubgroup = p.evaluatorsPerSubgroup;
+        models[_key(taskId, 0, 0, 0)] = genesisModel;
+
+        uint256 before = p.token.balanceOf(address(this));
+        p.token.safeTransferFrom(msg.sender, address(this), p.deposit);
+        // Fee-on-transfer tokens would break exact accounting: refuse them.
+        if (p.token.balanceOf(address(this)) - before != p.deposit) revert InvalidParameter("token");
+        emit TaskCreated(taskId, msg.sender, p.deposit, genesisModel);
+    }
+
+    /// Opts the caller in as a participant; `proof` goes to the task's gate, if any.
+    function register(uint64 taskId, bytes calldata proof) external {
+        RoundState memory s = _state(taskId, Phase.Registration);
+        Task storage t = tasks[taskId];
+        if (block.timestamp >= t.registrationEnd) revert RegistrationClosed(taskId);
+        Participant storage p = participants[taskId][msg.sender];
+        if (p.index1 != 0 || evaluators[taskId][msg.sender].index1 != 0) revert AlreadyRegistered(taskId, msg.sender);
+        if (address(t.gate) != address(0) && !t.gate.isAllowed(taskId, msg.sender, proof)) {
+            revert NotAllowed(taskId, msg.sender);
+        }
+        if (s.numParticipants == type(uint32).max) revert RegistrationClosed(taskId);
+        uint32 index = s.numParticipants;
+        p.index1 = index + 1;
+        states[taskId].numParticipants = index + 1;
+        participantList[taskId].push(msg.sender);
+        emit ParticipantRegistered(taskId, msg.sender, index);
+    }
+
+    /// Joins the caller as an evaluator: its registry stake is locked until settlement.
+    function joinAsEvaluator(uint64 taskId) external {
+        RoundState memory s = _state(taskId, Phase.Registration);
+        if (block.timestamp >= tasks[taskId].registrationEnd) revert RegistrationClosed(taskId);
+        Evaluator storage e = evaluators[taskId][msg.sender];
+        if (e.index1 != 0 || participants[taskId][msg.sender].index1 != 0) revert AlreadyRegistered(taskId, msg.sender);
+        if (s.numEvaluators == type(uint32).max) revert RegistrationClosed(taskId);
+        registry.lock(msg.sender);
+        uint32 index = s.numEvaluators;
+        e.index1 = index + 1;
+        states[taskId].numEvaluators = index + 1;
+        evaluatorList[taskId].push(msg.sender);
+        emit EvaluatorJoined(taskId, msg.sender, index);
+    }
+
+    /// Owner: closes registration, fixes the subgroups and schedules round 1's seed.
+    function startTraining(uint64 taskId) external {
+        RoundState memory s = _state(taskId, Phase.Registration);
+        Task storage t = _onlyOwner(taskId);
+        uint32 g = s.numParticipants / t.subgroupSize;
+        uint32 needed = g * s.evaluatorsPerSubgroup;
+        if (g == 0 || s.numEvaluators < needed) {
+            revert NotEnoughMembers(s.numParticipants, s.numEvaluators, t.subgroupSize, needed);
+        }
+        RoundState storage st = states[taskId];
+        st.numSubgroups = g;
+        st.phase = Phase.Training;
+        st.round = 1;
+        _scheduleSeed(taskId, t, 1);
+    }
+
+    /// Owner: cancels a task still in registration; the whole deposit becomes refundable.
+    function cancel(uint64 taskId) external {
+        _state(taskId, Phase.Registration);
+        _onlyOwner(taskId);
+        _abandon(taskId, Phase.Registration);
+    }
+
+    function _scheduleSeed(uint64 taskId, Task storage t, uint16 round) internal {
+        uint64 at = uint64(block.number) + SEED_DELAY;
+        t.seedBlock = at;
+        emit SeedScheduled(taskId, round, at);
+    }
+
+    /// Anyone: draws the current round's seed from the scheduled block's hash, fixed
+    /// after registration closed and unknown when it was scheduled. If that block is
+    /// older than 256 blocks its hash is gone: a new block is scheduled instead.
+    function drawSeed(uint64 taskId) external {
+        RoundState memory s = _state(taskId, Phase.Training);
+        if (s.roundStart != 0) revert SeedAlreadyDrawn(taskId, s.round);
+        Task storage t = tasks[taskId];
+        uint64 at = t.seedBlock;
+        if (block.number <= at) revert SeedBlockNotReached(at, block.number);
+        bytes32 h = blockhash(at);
+        if (h == bytes32(0)) {
+            _scheduleSeed(taskId, t, s.round);
+            return;
+        }
+        bytes32 seed = keccak256(abi.encodePacked(h, taskId, s.round));
+        participantSeeds[taskId] = DinAssignment.participantSeed(seed);
+        evaluatorSeeds[taskId] = DinAssignment.evaluatorSeed(seed);
+        states[taskId].roundStart = uint64(block.timestamp);
+        emit SeedDrawn(taskId, s.round, seed);
+    }
+
+    // ---------------------------------------------------------------- rounds
+
+    /// Participant: records a secure-aggregation message of the current round by CID.
+    /// Stage 2 is the masked update itself (see `submitUpdate`).
+    function submitMessage(uint64 taskId, uint16 round, uint8 stage, bytes calldata cid) public {
+        _checkCid(cid);
+        RoundState memory s = _state(taskId, Phase.Training);
+        if (round != s.round) revert WrongRound(s.round, round);
+        if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
+        if (stage > STAGE_UNMASK) revert InvalidStage(stage);
+        uint256 p = s.stagePeriod;
+        if (stage == STAGE_UNMASK) _window(s.roundStart + 3 * p, s.roundStart + 4 * p);
+        else _window(s.roundStart, s.roundStart + (uint256(stage) + 1) * p);
+        Participant storage rec = participants[taskId][msg.sender];
+        Participant memory m = rec;
+        if (m.index1 == 0) revert NotParticipant(taskId, msg.sender);
+        uint8 stages = m.round == round ? m.stages : 0;
+        uint8 bit = uint8(1) << stage;
+        if (stages & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
+        rec.round = round;
+        rec.stages = stages | bit;
+        if (stage == STAGE_MASKED_INPUT) rec.updated = true;
+        emit Message(taskId, round, msg.sender, stage, cid);
+    }
+
+    /// Participant: records its masked model update of the current round by CID.
+    function submitUpdate(uint64 taskId, uint16 round, bytes calldata cid) external {
+        submitMessage(taskId, round, STAGE_MASKED_INPUT, cid);
+    }
+
+    /// Evaluator: submits its aggregate of `subgroup` for the current round, by CID.
+    function submitAggregate(uint64 taskId, uint16 round, uint32 subgroup, bytes calldata cid) external {
+        _checkCid(cid);
+        RoundState memory s = _state(taskId, Phase.Training);
+        if (round != s.round) revert WrongRound(s.round, round);
+        if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
+        _window(s.roundStart + 4 * uint256(s.stagePeriod), s.roundStart + 5 * uint256(s.stagePeriod));
+        uint256 slot = _evaluatorSlot(taskId, s, subgroup);
+        uint256 k = _key(taskId, round, subgroup, slot);
+        if (votes[k] != bytes32(0)) revert AlreadySubmitted(taskId, round, msg.sender);
+        votes[k] = keccak256(abi.encode(msg.sender, keccak256(cid)));
+        evaluators[taskId][msg.sender].voted = true;
+        emit AggregateSubmitted(taskId, round, msg.sender, subgroup, cid);
+    }
+
+    /// Anyone, once the aggregate window closed: settles `subgroup`'s round by majority.
+    /// `voters[i]` and `cidHashes[i]` must repeat slot `i`'s vote (zero for no vote), as
+    /// read from `AggregateSubmitted` events; they are checked against storage.
+    /// A hash with more than half of the subgroup's evaluators is accepted and those who
+    /// voted otherwise are slashed; without such a hash the subgroup fails this round.
+    function finalizeSubgroup(
+        uint64 taskId,
+        uint32 subgroup,
+        address[] calldata voters,
+        bytes32[] calldata cidHashes
+    ) external {
+        RoundState memory s = _state(taskId, Phase.Training);
+        if (s.roundStart == 0) revert SeedNotDrawn(taskId, s.round);
+        uint256 opens = s.roundStart + 5 * uint256(s.stagePeriod);
+        if (block.timestamp < opens) revert TooEarly(opens, block.timestamp);
+        if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
+        uint256 rk = _key(taskId, s.round, subgroup, 0);
+        if (results[rk].status != 0) revert AlreadyFinalized(taskId, subgroup);
+        uint256 per = s.evaluatorsPerSubgroup;
+        if (voters.length != per || cidHashes.length != per) revert InvalidParameter("hints");
+        for (uint256 i = 0; i < per; ++i) {
+            bytes32 stored = votes[rk | i];
+            bytes32 expect = voters[i] == address(0) ? bytes32(0) : keccak256(abi.encode(voters[i], cidHashes[i]));
+            if (stored != expect) revert BadHint(i);
+        }
+        bytes32 winner;
+        for (uint256 i = 0; i < per; ++i) {
+            if (voters[i] == address(0)) continue;
+            uint256 count = 0;
+            for (uint256 j = 0; j < per; ++j) {
+                if (voters[j] != address(0) && cidHashes[j] == cidHashes[i]) ++count;
+            }
+            if (count * 2 > per) {
+                winner = cidHashes[i];
+                break;
+            }
+        }
+        results[rk] = SubgroupResult({accepted: winner, status: winner == bytes32(0) ? 2 : 1});
+        states[taskId].finalized = s.finalized + 1;
+        if (winner != bytes32(0)) {
+            for (uint256 i = 0; i < per; ++i) {
+                if (voters[i] != address(0) && cidHashes[i] != winner) _slash(taskId, voters[i]);
+            }
+        }
+        emit SubgroupFinalized(taskId, s.round, subgroup, winner != bytes32(0), winner);
+    }
+
+    /// Owner: publishes the round's global model (the sample-weighted mean of the accepted
+    /// subgroup aggregates) once every subgroup is finalized, and opens the next round;
+    /// after the last round the task waits for the test set.
+    function publishModel(uint64 taskId, uint16 round, bytes calldata cid) external {
+        _checkCid(cid);
+        RoundState memory s = _state(taskId, Phase.Training);
+        Task storage t = _onlyOwner(taskId);
+        if (round != s.round) revert WrongRound(s.round, round);
+        if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
+        if (s.finalized != s.numSubgroups) revert SubgroupsPending(s.finalized, s.numSubgroups);
+        uint256 closes = s.roundStart + 6 * uint256(s.stagePeriod);
+        if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
+        models[_key(taskId, round, 0, 0)] = cid;
+        emit ModelPublished(taskId, round, cid);
+        RoundState storage st = states[taskId];
+        if (round < t.rounds) {
+            st.round = round + 1;
+            st.roundStart = 0;
+            st.finalized = 0;
+            _scheduleSeed(taskId, t, round + 1);
+        } else {
+            st.phase = Phase.AwaitingTestSet;
+            t.scoringStart = uint64(block.timestamp);
+        }
+    }
+
+    /// Owner: releases the encrypted test set and the evaluators' wrapped keys (by CID);
+    /// scoring starts. Must happen within one stage period of the last model.
+    function releaseTestSet(uint64 taskId, bytes calldata testSetCid, bytes calldata keysCid) external {
+        _checkCid(testSetCid);
+        _checkCid(keysCid);
+        _state(taskId, Phase.AwaitingTestSet);
+        Task storage t = _onlyOwner(taskId);
+        RoundState storage st = states[taskId];
+        uint256 closes = uint256(t.scoringStart) + st.stagePeriod;
+        if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
+        t.scoringStart = uint64(block.timestamp);
+        st.phase = Phase.Scoring;
+        st.finalized = 0;
+        emit TestSetReleased(taskId, testSetCid, keysCid);
+    }
+
+    // ---------------------------------------------------------------- scoring
+
+    /// The commitment an evaluator makes to its scores of a subgroup (in shuffled-position
+    /// order): `keccak256(abi.encodePacked(uint64 taskId, address evaluator, uint32
+    /// subgroup, uint32[] scores, bytes32 salt))` (array elements padded to 32 bytes).
+    function scoreCommitment(uint64 taskId, address evaluator, uint32 subgroup, uint32[] calldata scores, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(taskId, evaluator, subgroup, scores, salt));
+    }
+
+    /// Evaluator assigned to `subgroup` in the final round: commits to its scores.
+    function commitScores(uint64 taskId, uint32 subgroup, bytes32 commitment) external {
+        RoundState memory s = _state(taskId, Phase.Scoring);
+        uint256 start = tasks[taskId].scoringStart;
+        _window(start, start + s.stagePeriod);
+        if (commitment == bytes32(0)) revert InvalidParameter("commitment");
+        uint256 slot = _evaluatorSlot(taskId, s, subgroup);
+        ScoreSlot storage ss = scoreSlots[_key(taskId, SCORING, subgroup, slot)];
+        if (ss.evaluator != address(0)) revert AlreadySubmitted(taskId, SCORING, msg.sender);
+        ss.evaluator = msg.sender;
+        ss.commitment = commitment;
+        emit ScoresCommitted(taskId, subgroup, msg.sender, commitment);
+    }
+
+    /// Evaluator: opens its commitment. `slot` is its slot in the subgroup (its shuffled
+    /// evaluator position modulo evaluators per subgroup), fixed at commit time.
+    function revealScores(uint64 taskId, uint32 subgroup, uint256 slot, uint32[] calldata scores, bytes32 salt)
+        external
+    {
+        RoundState memory s = _state(taskId, Phase.Scoring);
+        uint256 start = uint256(tasks[taskId].scoringStart) + s.stagePeriod;
+        _window(start, start + s.stagePeriod);
+        if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
+        if (slot >= s.evaluatorsPerSubgroup) revert InvalidParameter("slot");
+        uint256 k = _key(taskId, SCORING, subgroup, slot);
+        ScoreSlot storage ss = scoreSlots[k];
+        if (ss.evaluator != msg.sender) revert NotAssigned(taskId, subgroup, msg.sender);
+        if (ss.revealed) revert AlreadySubmitted(taskId, SCORING, msg.sender);
+        (, uint256 size) = DinAssignment.subgroupRange(subgroup, s.numParticipants, s.numSubgroups);
+        if (scores.length != size) revert InvalidScores(scores.length);
+        if (scoreCommitment(taskId, msg.sender, subgroup, scores, salt) != ss.commitment) {
+            revert CommitmentMismatch(taskId, msg.sender);
+        }
+        ss.revealed = true;
+        uint256 word;
+        for (uint256 i = 0; i < size; ++i) {
+            if (scores[i] > SCORE_ONE) revert InvalidScores(i);
+            word |= uint256(scores[i]) << (32 * (i % 8));
+            if (i % 8 == 7 || i + 1 == size) {
+                scoreWords[(k << 16) | (i / 8)] = word;
+                word = 0;
+            }
+        }
+        emit ScoresRevealed(taskId, subgroup, msg.sender, scores);
+    }
+
+    /// Anyone, after the reveal window: verifies and records the lower medians of a
+    /// subgroup's revealed scores (BlockFlow's m_k) and each revealing evaluator's quality
+    /// d_e = min_k max(0, (1/2 - |s - m|) / (1/2 + |s - m|)). `members[i]` is the index of
+    /// the participant at the subgroup's i-th shuffled position (checked on-chain);
+    /// `medians[i]` is proposed off-chain and checked by counting below/equal. Evaluators
+    /// with d_e = 0, or who committed and did not reveal, are slashed.
+    function finalizeScores(uint64 taskId, uint32 subgroup, uint32[] calldata members, uint32[] calldata medians)
+        external
+    {
+        RoundState memory s = _state(taskId, Phase.Scoring);
+        uint256 opens = uint256(tasks[taskId].scoringStart) + 2 * uint256(s.stagePeriod);
+        if (block.timestamp < opens) revert TooEarly(opens, block.timestamp);
+        if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
+        uint256 rk = _key(taskId, SCORING, subgroup, 0);
+        if (results[rk].status != 0) revert AlreadyFinalized(taskId, subgroup);
+        (uint256 first, uint256 size) = DinAssignment.subgroupRange(subgroup, s.numParticipants, s.numSubgroups);
+        if (members.length != size || medians.length != size) revert InvalidParameter("hints");
+
+        // Revealed score words, per slot (or none).
+        uint256 per = s.evaluatorsPerSubgroup;
+        uint256 words = (size + 7) / 8;
+        uint256[][] memory revealed = new uint256[][](per);
+        uint256 count = 0;
+        for (uint256 e = 0; e < per; ++e) {
+            ScoreSlot storage ss = scoreSlots[rk | e];
+            if (!ss.revealed) {
+                if (ss.evaluator != address(0)) _slash(taskId, ss.evaluator);
+                continue;
+            }
+            revealed[e] = new uint256[](words);
+            for (uint256 w = 0; w < words; ++w) {
+                revealed[e][w] = scoreWords[((rk | e) << 16) | w];
+            }
+            ++count;
+        }
+
+        bytes32 pseed = participantSeeds[taskId];
+        uint256[] memory quality = new uint256[](per);
+        for (uint256 e = 0; e < per; ++e) {
+            quality[e] = SCORE_ONE;
+        }
+        for (uint256 i = 0; i < size; ++i) {
+            uint32 idx = members[i];
+            if (idx >= s.numParticipants) revert BadHint(i);
+            if (DinAssignment.shuffledIndex(idx, s.numParticipants, pseed) != first + i) revert BadHint(i);
+            uint256 m = medians[i];
+            if (count == 0) {
+                if (m != 0) revert NotMedian(i, medians[i]);
+            } else {
+                uint256 below = 0;
+                uint256 equal = 0;
+                for (uint256 e = 0; e < per; ++e) {
+                    if (revealed[e].length == 0) continue;
+                    uint256 v = (revealed[e][i / 8] >> (32 * (i % 8))) & 0xffffffff;
+                    if (v < m) ++below;
+                    else if (v == m) ++equal;
+                    uint256 t = v > m ? v - m : m - v;
+                    uint256 half = SCORE_ONE / 2;
+                    uint256 q = t >= half ? 0 : ((half - t) * SCORE_ONE) / (half + t);
+                    if (q < quality[e]) quality[e] = q;
+                }
+                uint256 rank = (count - 1) / 2;
+                if (below > rank || below + equal <= rank) revert NotMedian(i, medians[i]);
+            }
+            participants[taskId][participantList[taskId][idx]].score = uint32(m);
+        }
+        for (uint256 e = 0; e < per; ++e) {
+            if (revealed[e].length == 0) continue;
+            address who = scoreSlots[rk | e].evaluator;
+            evaluators[taskId][who].quality = uint32(quality[e]);
+            if (quality[e] == 0) _slash(taskId, who);
+        }
+        results[rk].status = 1;
+        states[taskId].finalized = s.finalized + 1;
+        emit SubgroupScored(taskId, subgroup, medians);
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// Anyone: abandons a task whose owner missed a deadline (round model not published
+    /// within 6 stage periods of the seed, test set not released within one stage period
+    /// of the last model, or training not started one stage period after registration end).
+    function abandon(uint64 taskId) external {
+        RoundState memory s = states[taskId];
+        Task storage t = tasks[taskId];
+        bool late;
+        if (s.phase == Phase.Registration) {
+            late = block.timestamp >= uint256(t.registrationEnd) + s.stagePeriod;
+        } else if (s.phase == Phase.Training) {
+            late = s.roundStart != 0 && block.timestamp >= uint256(s.roundStart) + 6 * uint256(s.stagePeriod);
+        } else if (s.phase == Phase.AwaitingTestSet) {
+            late = block.timestamp >= uint256(t.scoringStart) + s.stagePeriod;
+        } else if (s.phase == Phase.None) {
+            revert UnknownTask(taskId);
+        }
+        if (!late) revert NotAbandonable(taskId);
+        _abandon(taskId, s.phase);
+    }
+
+    function _abandon(uint64 taskId, Phase from) internal {
+        tasks[taskId].abandoned = true;
+        states[taskId].phase = Phase.Abandoned;
+        emit TaskAbandoned(taskId, from);
+    }
+
+    function _participantWeight(Task storage t, Participant memory p) internal view returns (uint256) {
+        if (t.abandoned) return p.updated ? 1 : 0;
+        return p.score;
+    }
+
+    function _evaluatorWeight(Task storage t, Evaluator memory e) internal view returns (uint256) {
+        if (e.slashed) return 0;
+        if (t.abandoned) return e.voted ? 1 : 0;
+        return e.quality;
+    }
+
+    function _pools(Task storage t) internal view returns (uint256 participantPool, uint256 evaluatorPool) {
+        evaluatorPool = (uint256(t.deposit) * t.evaluatorFeeBps) / BPS;
+        participantPool = t.deposit - evaluatorPool;
+    }
+
+    /// Anyone: settles a fully scored (or abandoned) task. Participants are owed
+    /// `participantPool * m_k / sum(m)`, evaluators `evaluatorPool * d_e / sum(d)` (rounded
+    /// down); everything not owed is refundable to the owner, so paid + refundable equals the
+    /// deposit exactly. Unlocks the evaluators' stakes.
+    function settle(uint64 taskId) external nonReentrant {
+        RoundState memory s = states[taskId];
+        if (s.phase == Phase.Scoring) {
+            if (s.finalized != s.numSubgroups) revert SubgroupsPending(s.finalized, s.numSubgroups);
+        } else if (s.phase != Phase.Abandoned) {
+            if (s.phase == Phase.None) revert UnknownTask(taskId);
+            revert WrongPhase(taskId, Phase.Scoring, s.phase);
+        }
+        Task storage t = tasks[taskId];
+        (uint256 pPool, uint256 ePool) = _pools(t);
+        address[] storage plist = participantList[taskId];
+        address[] storage elist = evaluatorList[taskId];
+        uint256 n = plist.length;
+        uint256 m = elist.length;
+        uint256[] memory pw = new uint256[](n);
+        uint256[] memory ew = new uint256[](m);
+        uint256 sumP = 0;
+        uint256 sumE = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            pw[i] = _participantWeight(t, participants[taskId][plist[i]]);
+            sumP += pw[i];
+        }
+        for (uint256 i = 0; i < m; ++i) {
+            ew[i] = _evaluatorWeight(t, evaluators[taskId][elist[i]]);
+            sumE += ew[i];
+        }
+        uint256 paid = 0;
+        if (sumP != 0) {
+            for (uint256 i = 0; i < n; ++i) {
+                paid += (pPool * pw[i]) / sumP;
+            }
+        }
+        if (sumE != 0) {
+            for (uint256 i = 0; i < m; ++i) {
+                paid += (ePool * ew[i]) / sumE;
+            }
+        }
+        t.sumParticipantWeights = uint64(sumP);
+        t.sumEvaluatorWeights = uint64(sumE);
+        t.refundable = uint128(t.deposit - paid);
+        states[taskId].phase = Phase.Settled;
+        emit Settled(taskId, pPool, ePool, t.deposit - paid);
+        for (uint256 i = 0; i < m; ++i) {
+            registry.unlock(elist[i]);
+        }
+    }
+
+    /// What `account` may claim from a settled task (0 before settlement or after claiming).
+    function claimable(uint64 taskId, address account) public view returns (uint256) {
+        if (states[taskId].phase != Phase.Settled) return 0;
+        Task storage t = tasks[taskId];
+        (uint256 pPool, uint256 ePool) = _pools(t);
+        Participant memory p = participants[taskId][account];
+        if (p.index1 != 0) {
+            if (p.claimed || t.sumParticipantWeights == 0) return 0;
+            return (pPool * _participantWeight(t, p)) / t.sumParticipantWeights;
+        }
+        Evaluator memory e = evaluators[taskId][account];
+        if (e.index1 != 0) {
+            if (e.claimed || t.sumEvaluatorWeights == 0) return 0;
+            return (ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights;
+        }
+        return 0;
+    }
+
+    /// Participant or evaluator: pulls its reward or fee, once.
+    function claim(uint64 taskId) external nonReentrant {
+        _state(taskId, Phase.Settled);
+        Participant storage p = participants[taskId][msg.sender];
+        Evaluator storage e = evaluators[taskId][msg.sender];
+        if (p.index1 != 0) {
+            if (p.claimed) revert AlreadyClaimed(taskId, msg.sender);
+        } else if (e.index1 != 0) {
+            if (e.claimed) revert AlreadyClaimed(taskId, msg.sender);
+        } else {
+            revert NothingToClaim(taskId, msg.sender);
+        }
+        uint256 amount = claimable(taskId, msg.sender);
+        if (amount == 0) revert NothingToClaim(taskId, msg.sender);
+        if (p.index1 != 0) p.claimed = true;
+        else e.claimed = true;
+        tasks[taskId].token.safeTransfer(msg.sender, amount);
+        emit Claimed(taskId, msg.sender, amount);
+    }
+
+    /// Owner: takes the refundable remainder of a settled task, once.
+    function claimRefund(uint64 taskId) external nonReentrant {
+        _state(taskId, Phase.Settled);
+        Task storage t = _onlyOwner(taskId);
+        if (t.refundClaimed) revert AlreadyClaimed(taskId, msg.sender);
+        uint256 amount = t.refundable;
+        if (amount == 0) revert NothingToClaim(taskId, msg.sender);
+        t.refundClaimed = true;
+        t.token.safeTransfer(msg.sender, amount);
+        emit Refunded(taskId, msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// The hot state of a task (phase, round, sizes, round start).
+    function roundState(uint64 taskId) external view returns (RoundState memory) {
+        return states[taskId];
+    }
+
+    /// The rest of a task's record.
+    function task(uint64 taskId) external view returns (Task memory) {
+        return tasks[taskId];
+    }
+
+    /// The derived participant and evaluator seeds of the current round.
+    function seeds(uint64 taskId) external view returns (bytes32 participantSeed, bytes32 evaluatorSeed) {
+        return (participantSeeds[taskId], evaluatorSeeds[taskId]);
+    }
+
+    /// The global model CID of `round` (round 0: the genesis model).
+    function model(uint64 taskId, uint16 round) external view returns (bytes memory) {
+        return models[_key(taskId, round, 0, 0)];
+    }
+
+    /// A subgroup's outcome in a round (`round` = 65535: its scoring).
+    function subgroupResult(uint64 taskId, uint16 round, uint32 subgroup) external view returns (SubgroupResult memory) {
+        return results[_key(taskId, round, subgroup, 0)];
+    }
+
+    /// Registered participants, in registration order (index = position in this list).
+    function participantsOf(uint64 taskId) external view returns (address[] memory) {
+        return participantList[taskId];
+    }
+
+    /// Joined evaluators, in joining order.
+    function evaluatorsOf(uint64 taskId) external view returns (address[] memory) {
+        return evaluatorList[taskId];
+    }
+
+    /// din-core's `shuffled_index`, exposed so clients can check the on-chain assignment.
+    function shuffledIndex(uint256 index, uint256 count, bytes32 seed) external pure returns (uint256) {
+        if (count == 0 || count > type(uint32).max || index >= count) revert InvalidParameter("count");
+        return DinAssignment.shuffledIndex(index, count, seed);
+    }
+}

@@ -1,0 +1,785 @@
+//! The DIN contract suite, run twice: on the embedded EVM and on anvil over JSON-RPC.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::{SolCall, SolError, SolValue};
+use common::{Env, Must, ONE, PERIOD, Script, fake_cid, flat, params, run_task};
+use din_chain::backend::TxRequest;
+use din_chain::bindings::test_contracts::{CallbackToken, ReentrantReceiver};
+use din_chain::bindings::{AllowListGate, DinTaskManager};
+use din_chain::client::cid_bytes;
+use din_core::Digest32;
+use din_core::assignment::{EVALUATOR_DOMAIN, PARTICIPANT_DOMAIN, derive_seed};
+
+on_both_backends!(
+    assignment_matches_din_core_vectors,
+    full_task_settles_to_the_wei,
+    every_entry_point_rejects_bad_calls_by_name,
+    registry_stakes_locks_and_slashes,
+    sybil_gate_admits_only_the_allow_list,
+    abandoned_task_pays_workers_and_blocks_reentrancy,
+);
+
+fn assignment_matches_din_core_vectors(env: &Env) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/assignment.json"
+    ))
+    .must();
+    let v: serde_json::Value = serde_json::from_str(&text).must();
+    let din = env.din();
+    let mut checked = 0;
+    for case in v["cases"].as_array().must() {
+        let seed: Digest32 = case["seed"].as_str().must().parse().must();
+        let n = case["participants"].as_u64().must();
+        let m = case["evaluators"].as_u64().must();
+        let ps = B256::from(derive_seed(&seed, PARTICIPANT_DOMAIN).0);
+        let es = B256::from(derive_seed(&seed, EVALUATOR_DOMAIN).0);
+        for (i, want) in case["participant_positions"]
+            .as_array()
+            .must()
+            .iter()
+            .enumerate()
+            .take(40)
+        {
+            assert_eq!(
+                din.shuffled_index(i as u64, n, ps).must(),
+                want.as_u64().must()
+            );
+            checked += 1;
+        }
+        for (i, want) in case["evaluator_positions"]
+            .as_array()
+            .must()
+            .iter()
+            .enumerate()
+            .take(40)
+        {
+            assert_eq!(
+                din.shuffled_index(i as u64, m, es).must(),
+                want.as_u64().must()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50);
+    env.expect_revert(din.shuffled_index(3, 3, B256::ZERO), "InvalidParameter");
+}
+
+fn full_task_settles_to_the_wei(env: &Env) {
+    let deposit: u128 = 1_000_000_000_000_000_007; // odd, so rounding leaves dust
+    let before_owner = env.din().token_balance(env.owner).must();
+    let held_before = env.held();
+    // 7 participants in 2 subgroups (sizes 3 and 4), 3 evaluators each, 7 evaluators
+    // joined (one never assigned). The participant at position 0 of subgroup 0 gets zero.
+    let script = Script {
+        participants: 7,
+        evaluators: 7,
+        subgroup_size: 3,
+        per_subgroup: 3,
+        rounds: 2,
+        deposit,
+        score: Box::new(|j, e, i| {
+            Some(if j == 0 && i == 0 {
+                0
+            } else {
+                ONE / 2 + (e as u32) * 1000 + (i as u32) * 7
+            })
+        }),
+        liars: vec![],
+    };
+    // The slot-0 evaluator of subgroup 1 submits a wrong aggregate in the last round.
+    let script = Script {
+        liars: vec![1],
+        ..script
+    };
+    let out = run_task(env, &script);
+    let din = env.din();
+    let task = out.task;
+
+    // The liar was slashed (half its stake, to the treasury); nobody else was.
+    let slashed: Vec<Address> = din
+        .events::<DinTaskManager::EvaluatorPenalized>()
+        .must()
+        .into_iter()
+        .filter(|e| e.taskId == task)
+        .map(|e| e.evaluator)
+        .collect();
+    assert_eq!(slashed.len(), 1, "exactly the liar is slashed");
+    assert_eq!(din.stake_of(slashed[0]).must(), Env::din_units(50));
+    assert_eq!(din.token_balance(env.treasury).must(), Env::din_units(50));
+    assert_eq!(
+        din.claimable(task, slashed[0]).must(),
+        U256::ZERO,
+        "a slashed evaluator earns no fee"
+    );
+    // Both subgroups were accepted in both rounds despite the liar (2 of 3 agree).
+    for round in 1..=2 {
+        for j in 0..2 {
+            assert_eq!(din.subgroup_result(task, round, j).must().status, 1);
+        }
+    }
+
+    // Claims: every participant with a positive median and every unslashed evaluator with
+    // positive quality gets exactly `claimable`; zero gets NothingToClaim.
+    let mut paid = U256::ZERO;
+    for (k, &p) in out.participants.iter().enumerate() {
+        let owed = din.claimable(task, p).must();
+        if out.medians[k] == 0 {
+            assert_eq!(owed, U256::ZERO);
+            env.expect_revert(din.claim(p, task), "NothingToClaim");
+            continue;
+        }
+        let before = din.token_balance(p).must();
+        din.claim(p, task).must();
+        assert_eq!(din.token_balance(p).must() - before, owed);
+        env.expect_revert(din.claim(p, task), "AlreadyClaimed");
+        paid += owed;
+    }
+    for &e in &out.evaluators {
+        let owed = din.claimable(task, e).must();
+        if owed.is_zero() {
+            env.expect_revert(din.claim(e, task), "NothingToClaim");
+            continue;
+        }
+        let before = din.token_balance(e).must();
+        din.claim(e, task).must();
+        assert_eq!(din.token_balance(e).must() - before, owed);
+        paid += owed;
+    }
+    let refundable = U256::from(din.task(task).must().refundable);
+    din.claim_refund(env.owner, task).must();
+    env.expect_revert(din.claim_refund(env.owner, task), "AlreadyClaimed");
+    assert_eq!(
+        paid + refundable,
+        U256::from(deposit),
+        "every wei accounted for"
+    );
+    assert_eq!(env.held(), held_before, "the manager keeps nothing");
+    // The owner spent the deposit, got the refund back, and funded the evaluators.
+    let funded = Env::din_units(1_000) * U256::from(out.evaluators.len());
+    assert_eq!(
+        din.token_balance(env.owner).must(),
+        before_owner - U256::from(deposit) + refundable - funded
+    );
+    // Stakes are unlocked: an honest evaluator can leave.
+    let honest = *out.evaluators.iter().find(|e| !slashed.contains(e)).must();
+    din.request_unstake(honest).must();
+}
+
+fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
+    let din = env.din();
+    let owner = env.owner;
+    let a = &env.accounts;
+    let (p0, p1, p2, p3) = (a[0], a[1], a[2], a[3]);
+    let evals = [a[10], a[11], a[12]];
+    env.stake(&evals);
+    let deposit = 1_000_000u128;
+    let token = env.deployment.token;
+    let end = env.now() + PERIOD;
+
+    // createTask: bad parameters and CIDs, no allowance: nothing moves.
+    let held = env.held();
+    let good = params(token, deposit, 1, 2, 1, end);
+    env.expect_revert(
+        din.create_task(owner, &good, &fake_cid("g")),
+        "ERC20InsufficientAllowance",
+    );
+    din.approve(owner, env.deployment.manager, U256::from(deposit))
+        .must();
+    for (bad, name) in [
+        (params(token, 0, 1, 2, 1, end), "InvalidParameter"),
+        (params(token, deposit, 0, 2, 1, end), "InvalidParameter"),
+        (params(token, deposit, 1, 1, 1, end), "InvalidParameter"),
+        (params(token, deposit, 1, 2, 0, end), "InvalidParameter"),
+        (
+            params(token, deposit, 1, 2, 1, env.now()),
+            "InvalidParameter",
+        ),
+        (
+            params(Address::ZERO, deposit, 1, 2, 1, end),
+            "InvalidParameter",
+        ),
+    ] {
+        env.expect_revert(din.create_task(owner, &bad, &fake_cid("g")), name);
+    }
+    let bad_cid = TxRequest::call(
+        owner,
+        env.deployment.manager,
+        DinTaskManager::createTaskCall {
+            p: good.clone(),
+            genesisModel: Bytes::from(vec![1u8, 0x55, 0x12, 0x20]),
+        }
+        .abi_encode(),
+    );
+    env.expect_revert(env.chain.send(&bad_cid), "InvalidCid");
+    assert_eq!(env.held(), held, "failed creations move no funds");
+    let (task, _) = din.create_task(owner, &good, &fake_cid("g")).must();
+    assert_eq!(env.held(), held + U256::from(deposit));
+
+    // Registration phase.
+    env.expect_revert(din.register(p0, 99, Bytes::new()), "UnknownTask");
+    din.register(p0, task, Bytes::new()).must();
+    env.expect_revert(din.register(p0, task, Bytes::new()), "AlreadyRegistered");
+    env.expect_revert(din.join_as_evaluator(p0, task), "AlreadyRegistered");
+    env.expect_revert(din.join_as_evaluator(a[20], task), "StakeTooLow");
+    env.expect_revert(din.start_training(p1, task), "NotOwner");
+    env.expect_revert(din.start_training(owner, task), "NotEnoughMembers");
+    env.expect_revert(din.draw_seed(owner, task), "WrongPhase");
+    env.expect_revert(din.submit_update(p0, task, 1, &fake_cid("u")), "WrongPhase");
+    env.expect_revert(din.abandon(p0, task), "NotAbandonable");
+    env.expect_revert(din.settle(p0, task), "WrongPhase");
+    for &p in &[p1, p2, p3] {
+        din.register(p, task, Bytes::new()).must();
+    }
+    for &e in &evals[..2] {
+        din.join_as_evaluator(e, task).must();
+    }
+    env.expect_revert(din.join_as_evaluator(evals[0], task), "AlreadyRegistered");
+    din.start_training(owner, task).must(); // 4 participants, 2 subgroups, 2 evaluators
+    env.expect_revert(din.register(a[4], task, Bytes::new()), "WrongPhase");
+    env.expect_revert(din.join_as_evaluator(evals[2], task), "WrongPhase");
+    env.expect_revert(din.cancel(owner, task), "WrongPhase");
+
+    // Round 1.
+    env.expect_revert(
+        din.submit_update(p0, task, 1, &fake_cid("u")),
+        "SeedNotDrawn",
+    );
+    env.chain.mine(1).must();
+    din.draw_seed(p0, task).must();
+    env.expect_revert(din.draw_seed(p0, task), "SeedAlreadyDrawn");
+    env.expect_revert(din.submit_update(p0, task, 2, &fake_cid("u")), "WrongRound");
+    env.expect_revert(
+        din.submit_update(a[30], task, 1, &fake_cid("u")),
+        "NotParticipant",
+    );
+    env.expect_revert(
+        din.submit_message(p0, task, 1, 4, &fake_cid("m")),
+        "InvalidStage",
+    );
+    env.expect_revert(
+        din.submit_message(p0, task, 1, 3, &fake_cid("m")),
+        "TooEarly",
+    );
+    let raw = |data: Vec<u8>| TxRequest::call(p0, env.deployment.manager, data);
+    let truncated = DinTaskManager::submitUpdateCall {
+        taskId: task,
+        round: 1,
+        cid: Bytes::from(cid_bytes(&fake_cid("u"))[..35].to_vec()),
+    };
+    env.expect_revert(env.chain.send(&raw(truncated.abi_encode())), "InvalidCid");
+    let mut wrong_hash = cid_bytes(&fake_cid("u")).to_vec();
+    wrong_hash[2] = 0x13; // sha2-512 code with a 32-byte digest: not ours
+    let wrong = DinTaskManager::submitUpdateCall {
+        taskId: task,
+        round: 1,
+        cid: Bytes::from(wrong_hash),
+    };
+    env.expect_revert(env.chain.send(&raw(wrong.abi_encode())), "InvalidCid");
+    for (i, &p) in [p0, p1, p2, p3].iter().enumerate() {
+        din.submit_update(p, task, 1, &fake_cid(&format!("u{i}")))
+            .must();
+    }
+    env.expect_revert(
+        din.submit_update(p0, task, 1, &fake_cid("again")),
+        "AlreadySubmitted",
+    );
+    env.expect_revert(
+        din.submit_aggregate(evals[0], task, 1, 0, &fake_cid("agg")),
+        "TooEarly",
+    );
+    env.advance(3 * PERIOD);
+    env.expect_revert(din.submit_update(p1, task, 1, &fake_cid("late")), "TooLate");
+    din.submit_message(p0, task, 1, 3, &fake_cid("unmask"))
+        .must();
+    env.expect_revert(
+        din.submit_message(p0, task, 1, 3, &fake_cid("unmask")),
+        "AlreadySubmitted",
+    );
+    env.advance(PERIOD);
+    env.expect_revert(
+        din.submit_message(p1, task, 1, 3, &fake_cid("late")),
+        "TooLate",
+    );
+
+    // Aggregates: each evaluator only for its own subgroup.
+    let (_, eseed) = din.seeds(task).must();
+    let mut assigned = Vec::new();
+    for (k, &e) in evals[..2].iter().enumerate() {
+        let (j, _) =
+            din_chain::Din::<dyn din_chain::DevChain>::evaluator_slot(k as u64, 2, 1, eseed).must();
+        env.expect_revert(
+            din.submit_aggregate(e, task, 1, 1 - j, &fake_cid("agg")),
+            "NotAssigned",
+        );
+        env.expect_revert(
+            din.submit_aggregate(e, task, 1, 7, &fake_cid("agg")),
+            "InvalidSubgroup",
+        );
+        assigned.push((e, j));
+    }
+    env.expect_revert(
+        din.submit_aggregate(p0, task, 1, 0, &fake_cid("agg")),
+        "NotEvaluator",
+    );
+    let (e0, j0) = assigned[0];
+    din.submit_aggregate(e0, task, 1, j0, &fake_cid("agg"))
+        .must();
+    env.expect_revert(
+        din.submit_aggregate(e0, task, 1, j0, &fake_cid("agg")),
+        "AlreadySubmitted",
+    );
+    env.expect_revert(
+        din.finalize_subgroup(p0, task, j0, vec![e0], vec![B256::ZERO]),
+        "TooEarly",
+    );
+    env.advance(PERIOD);
+    env.expect_revert(
+        din.submit_aggregate(assigned[1].0, task, 1, assigned[1].1, &fake_cid("agg")),
+        "TooLate",
+    );
+    env.expect_revert(
+        din.finalize_subgroup(p0, task, j0, vec![e0], vec![B256::ZERO]),
+        "BadHint",
+    );
+    env.expect_revert(
+        din.finalize_subgroup(p0, task, j0, vec![], vec![]),
+        "InvalidParameter",
+    );
+    env.expect_revert(
+        din.publish_model(owner, task, 1, &fake_cid("m1")),
+        "SubgroupsPending",
+    );
+    let h = din_chain::client::cid_hash(&fake_cid("agg"));
+    din.finalize_subgroup(p0, task, j0, vec![e0], vec![h])
+        .must();
+    env.expect_revert(
+        din.finalize_subgroup(p0, task, j0, vec![e0], vec![h]),
+        "AlreadyFinalized",
+    );
+    // The other subgroup had no vote: it fails, nobody is slashed.
+    din.finalize_subgroup(p0, task, 1 - j0, vec![Address::ZERO], vec![B256::ZERO])
+        .must();
+    assert_eq!(din.subgroup_result(task, 1, 1 - j0).must().status, 2);
+    assert_eq!(din.subgroup_result(task, 1, j0).must().accepted, h);
+    env.expect_revert(din.publish_model(p0, task, 1, &fake_cid("m1")), "NotOwner");
+    env.expect_revert(
+        din.publish_model(owner, task, 2, &fake_cid("m1")),
+        "WrongRound",
+    );
+    din.publish_model(owner, task, 1, &fake_cid("m1")).must();
+    assert_eq!(din.model(task, 1).must(), Some(fake_cid("m1")));
+    assert_eq!(din.model(task, 0).must(), Some(fake_cid("g")));
+
+    // Scoring.
+    env.expect_revert(
+        din.commit_scores(e0, task, j0, B256::repeat_byte(1)),
+        "WrongPhase",
+    );
+    env.expect_revert(
+        din.release_test_set(p0, task, &fake_cid("t"), &fake_cid("k")),
+        "NotOwner",
+    );
+    din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k"))
+        .must();
+    env.expect_revert(
+        din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k")),
+        "WrongPhase",
+    );
+    env.expect_revert(
+        din.commit_scores(e0, task, j0, B256::ZERO),
+        "InvalidParameter",
+    );
+    env.expect_revert(
+        din.commit_scores(e0, task, 1 - j0, B256::repeat_byte(1)),
+        "NotAssigned",
+    );
+    let scores = vec![ONE / 2, ONE / 3];
+    let salt = B256::repeat_byte(9);
+    let c = din_core::scoring::score_batch_commitment(
+        din_core::TaskId(task),
+        &din_core::Address(e0.0.0),
+        j0,
+        &scores,
+        &Digest32(salt.0),
+    );
+    // The on-chain commitment function agrees with din-core's.
+    let onchain = din
+        .view(
+            env.deployment.manager,
+            DinTaskManager::scoreCommitmentCall {
+                taskId: task,
+                evaluator: e0,
+                subgroup: j0,
+                scores: scores.clone(),
+                salt,
+            },
+        )
+        .must();
+    assert_eq!(onchain.0, c.0);
+    din.commit_scores(e0, task, j0, B256::from(c.0)).must();
+    env.expect_revert(
+        din.commit_scores(e0, task, j0, B256::from(c.0)),
+        "AlreadySubmitted",
+    );
+    env.expect_revert(
+        din.reveal_scores(e0, task, j0, 0, scores.clone(), salt),
+        "TooEarly",
+    );
+    env.advance(PERIOD);
+    env.expect_revert(
+        din.commit_scores(e0, task, j0, B256::repeat_byte(2)),
+        "TooLate",
+    );
+    env.expect_revert(
+        din.reveal_scores(e0, task, j0, 0, vec![ONE / 2, ONE / 4], salt),
+        "CommitmentMismatch",
+    );
+    env.expect_revert(
+        din.reveal_scores(e0, task, j0, 0, vec![ONE / 2], salt),
+        "InvalidScores",
+    );
+    env.expect_revert(
+        din.reveal_scores(p0, task, j0, 0, scores.clone(), salt),
+        "NotAssigned",
+    );
+    din.reveal_scores(e0, task, j0, 0, scores.clone(), salt)
+        .must();
+    env.expect_revert(
+        din.reveal_scores(e0, task, j0, 0, scores.clone(), salt),
+        "AlreadySubmitted",
+    );
+    env.expect_revert(din.settle(p0, task), "SubgroupsPending");
+    env.advance(PERIOD);
+    let (pseed, _) = din.seeds(task).must();
+    let pos = din_core::assignment::shuffle_positions(4, &Digest32(pseed.0)).must();
+    let member_at = |p: u64| pos.iter().position(|&x| x == p).must() as u32;
+    let (first, _) = common::range(j0, 4, 2);
+    let members = vec![member_at(first as u64), member_at(first as u64 + 1)];
+    env.expect_revert(
+        din.finalize_scores(p0, task, j0, members.clone(), vec![ONE / 2, ONE / 4]),
+        "NotMedian",
+    );
+    env.expect_revert(
+        din.finalize_scores(p0, task, j0, vec![members[1], members[0]], scores.clone()),
+        "BadHint",
+    );
+    din.finalize_scores(p0, task, j0, members.clone(), scores.clone())
+        .must();
+    env.expect_revert(
+        din.finalize_scores(p0, task, j0, members, scores.clone()),
+        "AlreadyFinalized",
+    );
+    let (first1, _) = common::range(1 - j0, 4, 2);
+    let members1 = vec![member_at(first1 as u64), member_at(first1 as u64 + 1)];
+    env.expect_revert(
+        din.finalize_scores(p0, task, 1 - j0, members1.clone(), vec![1, 0]),
+        "NotMedian",
+    );
+    din.finalize_scores(p0, task, 1 - j0, members1, vec![0, 0])
+        .must();
+    env.expect_revert(din.claim(p0, task), "WrongPhase");
+    din.settle(p0, task).must();
+    env.expect_revert(din.settle(p0, task), "WrongPhase");
+    env.expect_revert(din.claim(a[30], task), "NothingToClaim");
+    env.expect_revert(din.claim_refund(p0, task), "NotOwner");
+}
+
+fn registry_stakes_locks_and_slashes(env: &Env) {
+    let din = env.din();
+    let e = env.accounts[5];
+    env.expect_revert(din.stake(e, U256::ZERO), "ZeroAmount");
+    env.expect_revert(din.request_unstake(e), "ZeroAmount");
+    env.expect_revert(din.withdraw(e), "NoExitRequested");
+    din.transfer(env.owner, e, Env::din_units(500)).must();
+    din.approve(e, env.deployment.registry, Env::din_units(500))
+        .must();
+    env.expect_revert(
+        din.stake(e, Env::din_units(501)),
+        "ERC20InsufficientAllowance",
+    );
+    din.stake(e, Env::din_units(40)).must();
+    din.stake(e, Env::din_units(60)).must();
+    assert_eq!(din.stake_of(e).must(), Env::din_units(100));
+    // Only the task manager may lock or slash.
+    let lock = din_chain::bindings::EvaluatorRegistry::lockCall { evaluator: e };
+    env.expect_revert(din.send(e, env.deployment.registry, lock), "NotTaskManager");
+    let slash = din_chain::bindings::EvaluatorRegistry::slashCall {
+        evaluator: e,
+        taskId: 1,
+    };
+    env.expect_revert(
+        din.send(env.owner, env.deployment.registry, slash),
+        "NotTaskManager",
+    );
+    let set = din_chain::bindings::EvaluatorRegistry::setTaskManagerCall { manager: e };
+    env.expect_revert(
+        din.send(env.owner, env.deployment.registry, set),
+        "TaskManagerAlreadySet",
+    );
+    // A locked stake cannot leave; an exit waits for the delay.
+    din.approve(env.owner, env.deployment.manager, U256::from(10u64))
+        .must();
+    let (task, _) = din
+        .create_task(
+            env.owner,
+            &params(env.deployment.token, 10, 1, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    din.join_as_evaluator(e, task).must();
+    env.expect_revert(din.request_unstake(e), "StakeLocked");
+    din.cancel(env.owner, task).must();
+    din.settle(env.owner, task).must(); // unlocks
+    assert_eq!(din.claimable(task, e).must(), U256::ZERO);
+    din.claim_refund(env.owner, task).must();
+    din.request_unstake(e).must();
+    env.expect_revert(din.request_unstake(e), "ExitPending");
+    env.expect_revert(din.stake(e, Env::din_units(1)), "ExitPending");
+    env.expect_revert(din.withdraw(e), "TooEarly");
+    env.advance(86_400);
+    let before = din.token_balance(e).must();
+    din.withdraw(e).must();
+    assert_eq!(din.token_balance(e).must() - before, Env::din_units(100));
+    assert_eq!(din.stake_of(e).must(), U256::ZERO);
+}
+
+fn sybil_gate_admits_only_the_allow_list(env: &Env) {
+    let din = env.din();
+    let owner = env.owner;
+    let r = env
+        .chain
+        .send(&TxRequest::deploy(owner, AllowListGate::BYTECODE.clone()))
+        .must();
+    let gate = r.contract_address.must();
+    let (ok, sybil) = (env.accounts[0], env.accounts[1]);
+    din.send(
+        owner,
+        gate,
+        AllowListGate::setAllowedCall {
+            accounts: vec![ok],
+            value: true,
+        },
+    )
+    .must();
+    env.expect_revert(
+        din.send(
+            sybil,
+            gate,
+            AllowListGate::setAllowedCall {
+                accounts: vec![sybil],
+                value: true,
+            },
+        ),
+        "NotAdmin",
+    );
+    din.approve(owner, env.deployment.manager, U256::from(100u64))
+        .must();
+    let mut p = params(env.deployment.token, 100, 1, 2, 1, env.now() + PERIOD);
+    p.gate = gate;
+    let (task, _) = din.create_task(owner, &p, &fake_cid("g")).must();
+    din.register(ok, task, Bytes::new()).must();
+    env.expect_revert(din.register(sybil, task, Bytes::new()), "NotAllowed");
+}
+
+fn abandoned_task_pays_workers_and_blocks_reentrancy(env: &Env) {
+    let din = env.din();
+    let owner = env.owner;
+    // A reward token with transfer hooks, and a malicious participant contract.
+    let supply = U256::from(10u64).pow(U256::from(24u64));
+    let mut init = CallbackToken::BYTECODE.to_vec();
+    init.extend_from_slice(&supply.abi_encode());
+    let token = env
+        .chain
+        .send(&TxRequest::deploy(owner, init))
+        .must()
+        .contract_address
+        .must();
+    let attacker = env.accounts[0];
+    let mal = env
+        .chain
+        .send(&TxRequest::deploy(
+            attacker,
+            ReentrantReceiver::BYTECODE.clone(),
+        ))
+        .must()
+        .contract_address
+        .must();
+    let exec = |call: Vec<u8>| {
+        din.send(
+            attacker,
+            mal,
+            ReentrantReceiver::execCall {
+                to: env.deployment.manager,
+                data: Bytes::from(call),
+            },
+        )
+    };
+
+    let deposit: u128 = 1_000_003;
+    din.send(
+        owner,
+        token,
+        CallbackToken::approveCall {
+            spender: env.deployment.manager,
+            value: U256::from(deposit),
+        },
+    )
+    .must();
+    let (task, _) = din
+        .create_task(
+            owner,
+            &params(token, deposit, 2, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    let honest = [env.accounts[1], env.accounts[2], env.accounts[3]];
+    let evals = [env.accounts[10], env.accounts[11]];
+    env.stake(&evals);
+    exec(
+        DinTaskManager::registerCall {
+            taskId: task,
+            proof: Bytes::new(),
+        }
+        .abi_encode(),
+    )
+    .must();
+    for &p in &honest {
+        din.register(p, task, Bytes::new()).must();
+    }
+    for &e in &evals {
+        din.join_as_evaluator(e, task).must();
+    }
+    din.start_training(owner, task).must();
+    env.chain.mine(1).must();
+    din.draw_seed(owner, task).must();
+    exec(
+        DinTaskManager::submitUpdateCall {
+            taskId: task,
+            round: 1,
+            cid: cid_bytes(&fake_cid("mal")),
+        }
+        .abi_encode(),
+    )
+    .must();
+    din.submit_update(honest[0], task, 1, &fake_cid("h0"))
+        .must();
+    din.submit_update(honest[1], task, 1, &fake_cid("h1"))
+        .must();
+    // honest[2] never submits. The owner then vanishes: no model is published.
+    env.advance(5 * PERIOD);
+    env.expect_revert(din.abandon(owner, task), "NotAbandonable");
+    env.advance(PERIOD);
+    din.abandon(honest[2], task).must();
+    env.expect_revert(
+        din.publish_model(owner, task, 1, &fake_cid("m")),
+        "WrongPhase",
+    );
+    din.settle(honest[2], task).must();
+
+    // Three participants submitted an update: the participant pool is split three ways.
+    let pool = deposit - deposit * 1_000 / 10_000;
+    let share = U256::from(pool / 3);
+    assert_eq!(din.claimable(task, honest[0]).must(), share);
+    assert_eq!(din.claimable(task, mal).must(), share);
+    assert_eq!(din.claimable(task, honest[2]).must(), U256::ZERO);
+    env.expect_revert(din.claim(honest[2], task), "NothingToClaim");
+    // No evaluator voted: the fee pool is refundable.
+    assert_eq!(din.claimable(task, evals[0]).must(), U256::ZERO);
+
+    // The attack: on receiving its reward, the contract calls claim again.
+    let held = din
+        .view(
+            token,
+            CallbackToken::balanceOfCall {
+                account: env.deployment.manager,
+            },
+        )
+        .must();
+    din.send(
+        attacker,
+        mal,
+        ReentrantReceiver::armCall {
+            to: env.deployment.manager,
+            data: Bytes::from(DinTaskManager::claimCall { taskId: task }.abi_encode()),
+        },
+    )
+    .must();
+    exec(DinTaskManager::claimCall { taskId: task }.abi_encode()).must();
+    assert_eq!(
+        din.view(mal, ReentrantReceiver::reentryAttemptsCall {})
+            .must(),
+        U256::from(1u64)
+    );
+    assert!(
+        !din.view(mal, ReentrantReceiver::reentrySucceededCall {})
+            .must()
+    );
+    let err = din.view(mal, ReentrantReceiver::reentryErrorCall {}).must();
+    assert_eq!(
+        &err[..4],
+        &din_chain::bindings::DinTaskManager::ReentrancyGuardReentrantCall::SELECTOR
+    );
+    assert_eq!(
+        din.view(token, CallbackToken::balanceOfCall { account: mal })
+            .must(),
+        share,
+        "paid once"
+    );
+    assert_eq!(
+        din.view(
+            token,
+            CallbackToken::balanceOfCall {
+                account: env.deployment.manager
+            }
+        )
+        .must(),
+        held - share
+    );
+    env.expect_revert(
+        exec(DinTaskManager::claimCall { taskId: task }.abi_encode()),
+        "AlreadyClaimed",
+    );
+
+    // Everyone else claims; the owner takes the rest: exact to the wei.
+    din.claim(honest[0], task).must();
+    din.claim(honest[1], task).must();
+    let refund = U256::from(din.task(task).must().refundable);
+    assert_eq!(refund, U256::from(deposit) - share * U256::from(3u64));
+    din.claim_refund(owner, task).must();
+    assert_eq!(
+        din.view(
+            token,
+            CallbackToken::balanceOfCall {
+                account: env.deployment.manager
+            }
+        )
+        .must(),
+        U256::ZERO
+    );
+}
+
+#[test]
+fn revert_errors_decode_to_names() {
+    let data = DinTaskManager::WrongRound {
+        expected: 2,
+        got: 3,
+    }
+    .abi_encode();
+    let e = din_chain::Error::Revert {
+        data: Bytes::from(data),
+    };
+    assert_eq!(e.revert_name().as_deref(), Some("WrongRound"));
+    assert!(e.to_string().contains("WrongRound"), "{e}");
+    let none = din_chain::Error::Revert { data: Bytes::new() };
+    assert_eq!(none.revert_name(), None);
+    let _ = flat;
+}
