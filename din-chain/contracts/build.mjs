@@ -34,7 +34,7 @@ for (const rel of listSources(path.join(here, "src"), "")) {
 }
 
 const settings = {
-  optimizer: { enabled: true, runs: 200 },
+  optimizer: { enabled: true, runs: 100 },
   viaIR: true,
   evmVersion: "cancun",
   metadata: { bytecodeHash: "none" },

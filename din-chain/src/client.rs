@@ -336,6 +336,14 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         claim => DinTaskManager.claimCall { taskId: u64 }
     );
     tx!(
+        /// Anyone: pays each of `accounts` what it is owed (skipping nothing-owed ones).
+        claim_for => DinTaskManager.claimForCall { taskId: u64, accounts: Vec<Address> }
+    );
+    tx!(
+        /// Evaluator: unlocks its stake from a settled task (`claim` does it too).
+        release_stake => DinTaskManager.releaseStakeCall { taskId: u64 }
+    );
+    tx!(
         /// Owner: takes the refundable remainder.
         claim_refund => DinTaskManager.claimRefundCall { taskId: u64 }
     );

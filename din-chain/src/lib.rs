@@ -31,6 +31,7 @@ pub mod backend;
 pub mod bindings;
 pub mod client;
 mod error;
+pub mod scripted;
 
 pub use alloy;
 pub use backend::{Chain, DevChain, EmbeddedChain, RpcChain};

@@ -94,13 +94,14 @@ fn full_task_settles_to_the_wei(env: &Env) {
             })
         }),
         liars: vec![],
+        fee_bps: 1_000,
     };
     // The slot-0 evaluator of subgroup 1 submits a wrong aggregate in the last round.
     let script = Script {
         liars: vec![1],
         ..script
     };
-    let out = run_task(env, &script);
+    let out = run_task(env, script);
     let din = env.din();
     let task = out.task;
 
@@ -169,8 +170,9 @@ fn full_task_settles_to_the_wei(env: &Env) {
         din.token_balance(env.owner).must(),
         before_owner - U256::from(deposit) + refundable - funded
     );
-    // Stakes are unlocked: an honest evaluator can leave.
+    // Claiming unlocked the evaluators' stakes (releaseStake is idempotent): they can leave.
     let honest = *out.evaluators.iter().find(|e| !slashed.contains(e)).must();
+    din.release_stake(honest, task).must();
     din.request_unstake(honest).must();
 }
 
@@ -538,7 +540,22 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
     din.join_as_evaluator(e, task).must();
     env.expect_revert(din.request_unstake(e), "StakeLocked");
     din.cancel(env.owner, task).must();
-    din.settle(env.owner, task).must(); // unlocks
+    din.settle(env.owner, task).must();
+    env.expect_revert(din.request_unstake(e), "StakeLocked");
+    env.expect_revert(
+        din.send(
+            env.accounts[6],
+            env.deployment.manager,
+            DinTaskManager::releaseStakeCall { taskId: task },
+        ),
+        "NotEvaluator",
+    );
+    din.send(
+        e,
+        env.deployment.manager,
+        DinTaskManager::releaseStakeCall { taskId: task },
+    )
+    .must();
     assert_eq!(din.claimable(task, e).must(), U256::ZERO);
     din.claim_refund(env.owner, task).must();
     din.request_unstake(e).must();
@@ -782,4 +799,93 @@ fn revert_errors_decode_to_names() {
     let none = din_chain::Error::Revert { data: Bytes::new() };
     assert_eq!(none.revert_name(), None);
     let _ = flat;
+}
+
+/// Runs one random task and checks the settlement invariants: paid + refundable ==
+/// deposit to the wei, zero medians get nothing, claims pay exactly `claimable`.
+fn check_settlement(
+    env: &Env,
+    n: usize,
+    size: u16,
+    per: u8,
+    deposit: u128,
+    fee_bps: u16,
+    seed: u64,
+) {
+    let g = n / size as usize;
+    let evaluators = g * per as usize + (seed % 3) as usize;
+    let rng = move |j: u32, e: usize, i: usize| {
+        let h = alloy::primitives::keccak256(format!("{seed}/{j}/{e}/{i}"));
+        let zero_row = alloy::primitives::keccak256(format!("{seed}/{j}/{i}"))[0] < 80;
+        let v = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) % (ONE + 1);
+        Some(if zero_row { 0 } else { v })
+    };
+    let script = Script {
+        participants: n,
+        evaluators,
+        subgroup_size: size,
+        per_subgroup: per,
+        rounds: 1,
+        deposit,
+        score: Box::new(rng),
+        liars: vec![],
+        fee_bps,
+    };
+    let out = run_task(env, script);
+    let din = env.din();
+    let task = out.task;
+    let mut owed = U256::ZERO;
+    for (k, &p) in out.participants.iter().enumerate() {
+        let c = din.claimable(task, p).must();
+        if out.medians[k] == 0 {
+            assert_eq!(c, U256::ZERO, "zero score, zero reward");
+        }
+        owed += c;
+    }
+    for &e in &out.evaluators {
+        owed += din.claimable(task, e).must();
+    }
+    let refundable = U256::from(din.task(task).must().refundable);
+    assert_eq!(
+        owed + refundable,
+        U256::from(deposit),
+        "deposit accounted for to the wei"
+    );
+    // Pay everyone out: the manager ends with nothing of this task.
+    for &a in out.participants.iter().chain(&out.evaluators) {
+        if !din.claimable(task, a).must().is_zero() {
+            din.claim(a, task).must();
+        }
+    }
+    if !refundable.is_zero() {
+        din.claim_refund(env.owner, task).must();
+    }
+    assert_eq!(env.held(), U256::ZERO);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+    #[test]
+    fn settlement_is_exact_on_the_embedded_evm(
+        n in 4usize..12, size in 2u16..5, per in 1u8..4,
+        deposit in 1u128..1_000_000_000_000_000_000_000_000u128,
+        fee_bps in 0u16..=10_000, seed in 0u64..1_000_000,
+    ) {
+        proptest::prop_assume!(n >= size as usize);
+        check_settlement(&common::embedded(), n, size, per, deposit, fee_bps, seed);
+    }
+}
+
+#[test]
+fn settlement_is_exact_on_anvil() {
+    for (i, (n, size, per, deposit, fee)) in [
+        (5, 2, 1, 999_999_999_999_u128, 333),
+        (9, 3, 3, 10u128.pow(24) + 7, 9_999),
+        (4, 4, 2, 1, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_settlement(&common::anvil(), n, size, per, deposit, fee, i as u64 + 17);
+    }
 }

@@ -15,17 +15,18 @@ library DinAssignment {
     function shuffledIndex(uint256 index, uint256 count, bytes32 seed) internal pure returns (uint256 result) {
         assembly ("memory-safe") {
             // Scratch space past the free-memory pointer: seed | round (1 byte) | block (4 bytes BE).
+            // Branchless: max and the conditional swap are computed with xor/mul.
             let ptr := mload(0x40)
             mstore(ptr, seed)
+            let roundByte := add(ptr, 32)
+            let blockWord := add(ptr, 33)
             for { let r := 0 } lt(r, 90) { r := add(r, 1) } {
-                mstore8(add(ptr, 32), r)
-                let pivot := mod(shr(192, keccak256(ptr, 33)), count)
-                let flip := mod(sub(add(pivot, count), index), count)
-                let position := index
-                if gt(flip, index) { position := flip }
-                mstore(add(ptr, 33), shl(224, shr(8, position)))
-                let source := keccak256(ptr, 37)
-                if and(shr(and(position, 7), byte(and(shr(3, position), 31), source)), 1) { index := flip }
+                mstore8(roundByte, r)
+                let flip := mod(sub(add(mod(shr(192, keccak256(ptr, 33)), count), count), index), count)
+                let position := xor(index, mul(xor(index, flip), gt(flip, index)))
+                mstore(blockWord, shl(224, shr(8, position)))
+                let bit := and(shr(and(position, 7), byte(and(shr(3, position), 31), keccak256(ptr, 37))), 1)
+                index := xor(index, mul(xor(index, flip), bit))
             }
             result := index
         }

@@ -102,8 +102,9 @@ contract DinTaskManager is ReentrancyGuard {
         uint64 registrationEnd;
         uint128 deposit;
         uint64 seedBlock;
-        uint64 scoringStart;
         IParticipantGate gate;
+        uint64 scoringStart;
+        uint32 updaters; // participants who submitted at least one update
         uint128 refundable;
         uint64 sumParticipantWeights;
         uint64 sumEvaluatorWeights;
@@ -117,6 +118,8 @@ contract DinTaskManager is ReentrancyGuard {
         bool updated; // submitted at least one masked update
         uint32 score; // median score (m_k), set when its subgroup is scored
         bool claimed;
+        uint32 rank; // order among participants who submitted an update (abandoned tasks)
+        uint64 before; // sum of the medians recorded before this one (scored tasks)
     }
 
     /// An evaluator of a task: one storage slot.
@@ -126,6 +129,7 @@ contract DinTaskManager is ReentrancyGuard {
         bool slashed;
         bool claimed;
         uint32 quality; // d_e, set when its subgroup is scored
+        bool released; // stake unlocked after settlement
     }
 
     /// A subgroup's outcome in a round.
@@ -469,7 +473,12 @@ contract DinTaskManager is ReentrancyGuard {
         if (stages & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
         rec.round = round;
         rec.stages = stages | bit;
-        if (stage == STAGE_MASKED_INPUT) rec.updated = true;
+        if (stage == STAGE_MASKED_INPUT && !m.updated) {
+            Task storage t = tasks[taskId];
+            rec.updated = true;
+            rec.rank = t.updaters;
+            t.updaters = t.updaters + 1;
+        }
         emit Message(taskId, round, msg.sender, stage, cid);
     }
 
@@ -678,6 +687,7 @@ contract DinTaskManager is ReentrancyGuard {
         }
 
         bytes32 pseed = participantSeeds[taskId];
+        uint64 cumulative = tasks[taskId].sumParticipantWeights;
         uint256[] memory quality = new uint256[](per);
         for (uint256 e = 0; e < per; ++e) {
             quality[e] = SCORE_ONE;
@@ -705,8 +715,12 @@ contract DinTaskManager is ReentrancyGuard {
                 uint256 rank = (count - 1) / 2;
                 if (below > rank || below + equal <= rank) revert NotMedian(i, medians[i]);
             }
-            participants[taskId][participantList[taskId][idx]].score = uint32(m);
+            Participant storage rec = participants[taskId][participantList[taskId][idx]];
+            rec.score = uint32(m);
+            rec.before = cumulative;
+            cumulative += uint64(m);
         }
+        tasks[taskId].sumParticipantWeights = cumulative;
         for (uint256 e = 0; e < per; ++e) {
             if (revealed[e].length == 0) continue;
             address who = scoreSlots[rk | e].evaluator;
@@ -746,11 +760,6 @@ contract DinTaskManager is ReentrancyGuard {
         emit TaskAbandoned(taskId, from);
     }
 
-    function _participantWeight(Task storage t, Participant memory p) internal view returns (uint256) {
-        if (t.abandoned) return p.updated ? 1 : 0;
-        return p.score;
-    }
-
     function _evaluatorWeight(Task storage t, Evaluator memory e) internal view returns (uint256) {
         if (e.slashed) return 0;
         if (t.abandoned) return e.voted ? 1 : 0;
@@ -762,10 +771,17 @@ contract DinTaskManager is ReentrancyGuard {
         participantPool = t.deposit - evaluatorPool;
     }
 
-    /// Anyone: settles a fully scored (or abandoned) task. Participants are owed
-    /// `participantPool * m_k / sum(m)`, evaluators `evaluatorPool * d_e / sum(d)` (rounded
-    /// down); everything not owed is refundable to the owner, so paid + refundable equals the
-    /// deposit exactly. Unlocks the evaluators' stakes.
+    /// Anyone: settles a fully scored (or abandoned) task.
+    ///
+    /// Participants are paid by telescoping: with weights `w_k` (the median `m_k`, or 1
+    /// per participant who submitted an update when the task was abandoned), `S` their
+    /// sum and `B_k` the sum of the weights recorded before `k`, participant `k` is owed
+    /// `floor(P (B_k + w_k) / S) - floor(P B_k / S)`. These add up to exactly the
+    /// participant pool `P`, so settlement needs no pass over the participants.
+    /// Evaluators (few) are owed `floor(E d_e / sum d)` of the evaluator pool `E`; the
+    /// rounding dust, and any pool with zero total weight, is refundable to the owner.
+    /// Evaluators' stakes are unlocked by their `claim` or `releaseStake`, not here, so
+    /// that settlement stays cheap.
     function settle(uint64 taskId) external nonReentrant {
         RoundState memory s = states[taskId];
         if (s.phase == Phase.Scoring) {
@@ -776,41 +792,46 @@ contract DinTaskManager is ReentrancyGuard {
         }
         Task storage t = tasks[taskId];
         (uint256 pPool, uint256 ePool) = _pools(t);
-        address[] storage plist = participantList[taskId];
+        if (t.abandoned) t.sumParticipantWeights = t.updaters;
         address[] storage elist = evaluatorList[taskId];
-        uint256 n = plist.length;
         uint256 m = elist.length;
-        uint256[] memory pw = new uint256[](n);
         uint256[] memory ew = new uint256[](m);
-        uint256 sumP = 0;
         uint256 sumE = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            pw[i] = _participantWeight(t, participants[taskId][plist[i]]);
-            sumP += pw[i];
-        }
         for (uint256 i = 0; i < m; ++i) {
             ew[i] = _evaluatorWeight(t, evaluators[taskId][elist[i]]);
             sumE += ew[i];
         }
-        uint256 paid = 0;
-        if (sumP != 0) {
-            for (uint256 i = 0; i < n; ++i) {
-                paid += (pPool * pw[i]) / sumP;
-            }
-        }
+        uint256 paid = t.sumParticipantWeights == 0 ? 0 : pPool;
         if (sumE != 0) {
             for (uint256 i = 0; i < m; ++i) {
                 paid += (ePool * ew[i]) / sumE;
             }
         }
-        t.sumParticipantWeights = uint64(sumP);
         t.sumEvaluatorWeights = uint64(sumE);
         t.refundable = uint128(t.deposit - paid);
         states[taskId].phase = Phase.Settled;
         emit Settled(taskId, pPool, ePool, t.deposit - paid);
-        for (uint256 i = 0; i < m; ++i) {
-            registry.unlock(elist[i]);
-        }
+    }
+
+    function _release(uint64 taskId, address evaluator) internal {
+        Evaluator storage e = evaluators[taskId][evaluator];
+        if (e.index1 == 0 || e.released) return;
+        e.released = true;
+        registry.unlock(evaluator);
+    }
+
+    /// Evaluator: unlocks its registry stake from a settled task (`claim` does it too).
+    function releaseStake(uint64 taskId) external {
+        _state(taskId, Phase.Settled);
+        if (evaluators[taskId][msg.sender].index1 == 0) revert NotEvaluator(taskId, msg.sender);
+        _release(taskId, msg.sender);
+    }
+
+    function _participantShare(Task storage t, uint256 pPool, Participant memory p) internal view returns (uint256) {
+        uint256 sum = t.sumParticipantWeights;
+        if (sum == 0) return 0;
+        (uint256 before, uint256 w) = t.abandoned ? (uint256(p.rank), p.updated ? 1 : 0) : (uint256(p.before), uint256(p.score));
+        return (pPool * (before + w)) / sum - (pPool * before) / sum;
     }
 
     /// What `account` may claim from a settled task (0 before settlement or after claiming).
@@ -820,8 +841,7 @@ contract DinTaskManager is ReentrancyGuard {
         (uint256 pPool, uint256 ePool) = _pools(t);
         Participant memory p = participants[taskId][account];
         if (p.index1 != 0) {
-            if (p.claimed || t.sumParticipantWeights == 0) return 0;
-            return (pPool * _participantWeight(t, p)) / t.sumParticipantWeights;
+            return p.claimed ? 0 : _participantShare(t, pPool, p);
         }
         Evaluator memory e = evaluators[taskId][account];
         if (e.index1 != 0) {
@@ -831,24 +851,52 @@ contract DinTaskManager is ReentrancyGuard {
         return 0;
     }
 
+    /// Marks `account`'s reward as claimed and returns it (0: nothing, or already claimed).
+    function _take(uint64 taskId, Task storage t, address account) internal returns (uint256 amount) {
+        (uint256 pPool, uint256 ePool) = _pools(t);
+        Participant storage p = participants[taskId][account];
+        if (p.index1 != 0) {
+            Participant memory pm = p;
+            if (pm.claimed) return 0;
+            amount = _participantShare(t, pPool, pm);
+            if (amount != 0) p.claimed = true;
+            return amount;
+        }
+        Evaluator storage e = evaluators[taskId][account];
+        if (e.index1 == 0 || e.claimed || t.sumEvaluatorWeights == 0) return 0;
+        amount = (ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights;
+        if (amount != 0) e.claimed = true;
+    }
+
     /// Participant or evaluator: pulls its reward or fee, once.
     function claim(uint64 taskId) external nonReentrant {
         _state(taskId, Phase.Settled);
-        Participant storage p = participants[taskId][msg.sender];
-        Evaluator storage e = evaluators[taskId][msg.sender];
-        if (p.index1 != 0) {
-            if (p.claimed) revert AlreadyClaimed(taskId, msg.sender);
-        } else if (e.index1 != 0) {
-            if (e.claimed) revert AlreadyClaimed(taskId, msg.sender);
-        } else {
-            revert NothingToClaim(taskId, msg.sender);
+        Task storage t = tasks[taskId];
+        if (participants[taskId][msg.sender].claimed || evaluators[taskId][msg.sender].claimed) {
+            revert AlreadyClaimed(taskId, msg.sender);
         }
-        uint256 amount = claimable(taskId, msg.sender);
+        _release(taskId, msg.sender);
+        uint256 amount = _take(taskId, t, msg.sender);
         if (amount == 0) revert NothingToClaim(taskId, msg.sender);
-        if (p.index1 != 0) p.claimed = true;
-        else e.claimed = true;
-        tasks[taskId].token.safeTransfer(msg.sender, amount);
+        t.token.safeTransfer(msg.sender, amount);
         emit Claimed(taskId, msg.sender, amount);
+    }
+
+    /// Anyone: pays each of `accounts` what it is owed, to itself (the same entitlements
+    /// as `claim`, batched so that one transaction serves many participants). Accounts
+    /// with nothing owed or already paid are skipped, so a batch cannot be blocked by a
+    /// claim made in between.
+    function claimFor(uint64 taskId, address[] calldata accounts) external nonReentrant {
+        _state(taskId, Phase.Settled);
+        Task storage t = tasks[taskId];
+        IERC20 token = t.token;
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (participants[taskId][accounts[i]].index1 == 0) _release(taskId, accounts[i]);
+            uint256 amount = _take(taskId, t, accounts[i]);
+            if (amount == 0) continue;
+            token.safeTransfer(accounts[i], amount);
+            emit Claimed(taskId, accounts[i], amount);
+        }
     }
 
     /// Owner: takes the refundable remainder of a settled task, once.

@@ -9,17 +9,17 @@
     clippy::panic
 )]
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{Address, Bytes, U256, keccak256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use din_chain::anvil::Anvil;
 use din_chain::backend::TxRequest;
-use din_chain::bindings::DinTaskManager::{self, AggregateSubmitted};
-use din_chain::client::{TaskParams, cid_hash};
+use din_chain::bindings::DinTaskManager;
+use din_chain::client::TaskParams;
 use din_chain::{DeployConfig, Deployment, DevChain, Din, EmbeddedChain, Error, RpcChain, deploy};
+use din_core::Cid;
 use din_core::content::cid_of;
-use din_core::scoring::{SCORE_ONE, median_scores_fixed, score_batch_commitment};
-use din_core::{Cid, Digest32, TaskId};
+use din_core::scoring::SCORE_ONE;
 
 /// `unwrap` that prints errors with `Display` (decoded revert names).
 pub trait Must<T> {
@@ -196,7 +196,7 @@ pub fn params(
     }
 }
 
-/// How one scripted task behaves.
+/// How one scripted task behaves (the library's script with the test's team sizes).
 pub struct Script {
     pub participants: usize,
     pub evaluators: usize,
@@ -204,11 +204,9 @@ pub struct Script {
     pub per_subgroup: u8,
     pub rounds: u16,
     pub deposit: u128,
-    /// Score evaluator slot `e` of subgroup `j` gives the participant at position `i`
-    /// (`None`: this evaluator does not commit).
-    pub score: Box<dyn Fn(u32, usize, usize) -> Option<u32>>,
-    /// Subgroups whose slot-0 evaluator submits a wrong aggregate in the last round.
+    pub score: din_chain::scripted::ScoreFn,
     pub liars: Vec<u32>,
+    pub fee_bps: u16,
 }
 
 /// What a scripted task ended with.
@@ -216,246 +214,37 @@ pub struct Outcome {
     pub task: u64,
     pub participants: Vec<Address>,
     pub evaluators: Vec<Address>,
-    pub medians: Vec<u32>, // by participant index
-    pub gas: Vec<(String, u64)>,
+    pub medians: Vec<u32>,
 }
 
 /// Drives one task from creation to settlement through the contracts.
-pub fn run_task(env: &Env, s: &Script) -> Outcome {
+pub fn run_task(env: &Env, s: Script) -> Outcome {
     let din = env.din();
-    let mut gas: Vec<(String, u64)> = Vec::new();
     let parts: Vec<Address> = env.accounts[..s.participants].to_vec();
     let evals: Vec<Address> = env.accounts[s.participants..s.participants + s.evaluators].to_vec();
     env.stake(&evals);
-
-    din.approve(env.owner, env.deployment.manager, U256::from(s.deposit))
-        .must();
-    let p = params(
-        env.deployment.token,
-        s.deposit,
-        s.rounds,
-        s.subgroup_size,
-        s.per_subgroup,
-        env.now() + PERIOD,
-    );
-    let (task, r) = din.create_task(env.owner, &p, &fake_cid("genesis")).must();
-    gas.push(("create_task".into(), r.gas_used));
-    for &a in &parts {
-        let r = din.register(a, task, Bytes::new()).must();
-        gas.push(("register_participant".into(), r.gas_used));
-    }
-    for &e in &evals {
-        let r = din.join_as_evaluator(e, task).must();
-        gas.push(("join_as_evaluator".into(), r.gas_used));
-    }
-    din.start_training(env.owner, task).must();
-
-    let n = parts.len() as u64;
-    let m = evals.len() as u64;
-    for round in 1..=s.rounds {
-        env.chain.mine(1).must();
-        let r = din.draw_seed(env.owner, task).must();
-        gas.push(("draw_seed".into(), r.gas_used));
-        for (i, &a) in parts.iter().enumerate() {
-            for stage in 0..2u8 {
-                let r = din
-                    .submit_message(
-                        a,
-                        task,
-                        round,
-                        stage,
-                        &fake_cid(&format!("{task}/{round}/{i}/{stage}")),
-                    )
-                    .must();
-                gas.push(("submit_message".into(), r.gas_used));
-            }
-            let r = din
-                .submit_update(
-                    a,
-                    task,
-                    round,
-                    &fake_cid(&format!("{task}/{round}/{i}/update")),
-                )
-                .must();
-            gas.push(("submit_update".into(), r.gas_used));
-        }
-        env.advance(3 * PERIOD);
-        for (i, &a) in parts.iter().enumerate() {
-            din.submit_message(
-                a,
-                task,
-                round,
-                3,
-                &fake_cid(&format!("{task}/{round}/{i}/unmask")),
-            )
-            .must();
-        }
-        env.advance(PERIOD);
-        let (_, eseed) = din.seeds(task).must();
-        let st = din.round_state(task).must();
-        let g = st.numSubgroups;
-        for (k, &e) in evals.iter().enumerate() {
-            let (j, slot) =
-                Din::<dyn DevChain>::evaluator_slot(k as u64, m, s.per_subgroup, eseed).must();
-            if j >= g {
-                continue; // not assigned this round
-            }
-            let lie = round == s.rounds && slot == 0 && s.liars.contains(&j);
-            let cid = if lie {
-                fake_cid(&format!("lie {k}"))
-            } else {
-                fake_cid(&format!("{task}/{round}/agg/{j}"))
-            };
-            let r = din.submit_aggregate(e, task, round, j, &cid).must();
-            gas.push(("submit_aggregate".into(), r.gas_used));
-        }
-        env.advance(PERIOD);
-        finalize_round(env, task, round, g, s.per_subgroup, &mut gas);
-        let r = din
-            .publish_model(
-                env.owner,
-                task,
-                round,
-                &fake_cid(&format!("{task}/model/{round}")),
-            )
-            .must();
-        gas.push(("publish_model".into(), r.gas_used));
-    }
-
-    // Scoring with the final round's assignment.
-    din.release_test_set(env.owner, task, &fake_cid("test set"), &fake_cid("keys"))
-        .must();
-    let (pseed, eseed) = din.seeds(task).must();
-    let g = din.round_state(task).must().numSubgroups;
-    let positions = din_core::assignment::shuffle_positions(n, &Digest32(pseed.0)).must();
-    let mut by_position = vec![0u32; n as usize];
-    for (idx, &p) in positions.iter().enumerate() {
-        by_position[p as usize] = idx as u32;
-    }
-    let mut reveals: Vec<(Address, u32, u32, Vec<u32>, B256)> = Vec::new();
-    let slashed: Vec<Address> = din
-        .events::<DinTaskManager::EvaluatorPenalized>()
-        .must()
-        .into_iter()
-        .filter(|e| e.taskId == task)
-        .map(|e| e.evaluator)
-        .collect();
-    for (k, &e) in evals.iter().enumerate() {
-        if slashed.contains(&e) {
-            // A slashed evaluator may not score (the contract says EvaluatorSlashed).
-            env.expect_revert(
-                din.commit_scores(e, task, 0, B256::repeat_byte(1)),
-                "EvaluatorSlashed",
-            );
-            continue;
-        }
-        let (j, slot) =
-            Din::<dyn DevChain>::evaluator_slot(k as u64, m, s.per_subgroup, eseed).must();
-        if j >= g {
-            continue;
-        }
-        let (first, size) = range(j, n, g);
-        let scores: Option<Vec<u32>> = (0..size).map(|i| (s.score)(j, slot as usize, i)).collect();
-        let Some(scores) = scores else { continue };
-        let _ = first;
-        let salt = keccak256(format!("salt {k}"));
-        let c = score_batch_commitment(
-            TaskId(task),
-            &din_core::Address(e.0.0),
-            j,
-            &scores,
-            &Digest32(salt.0),
-        );
-        let r = din.commit_scores(e, task, j, B256::from(c.0)).must();
-        gas.push(("commit_score".into(), r.gas_used));
-        reveals.push((e, j, slot, scores, salt));
-    }
-    env.advance(PERIOD);
-    for (e, j, slot, scores, salt) in &reveals {
-        let r = din
-            .reveal_scores(*e, task, *j, *slot, scores.clone(), *salt)
-            .must();
-        gas.push(("reveal_score".into(), r.gas_used));
-    }
-    env.advance(PERIOD);
-    let mut medians = vec![0u32; n as usize];
-    for j in 0..g {
-        let (first, size) = range(j, n, g);
-        let rows: Vec<Vec<u32>> = reveals
-            .iter()
-            .filter(|r| r.1 == j)
-            .map(|r| r.3.clone())
-            .collect();
-        let med = if rows.is_empty() {
-            vec![0; size]
-        } else {
-            median_scores_fixed(&rows).must().0
-        };
-        let members: Vec<u32> = (0..size).map(|i| by_position[first + i]).collect();
-        for (i, &idx) in members.iter().enumerate() {
-            medians[idx as usize] = med[i];
-        }
-        let r = din.finalize_scores(env.owner, task, j, members, med).must();
-        gas.push(("finalize_scores".into(), r.gas_used));
-    }
-    let r = din.settle(env.owner, task).must();
-    gas.push(("settle".into(), r.gas_used));
+    let script = din_chain::scripted::Script {
+        fee_bps: s.fee_bps,
+        rounds: s.rounds,
+        subgroup_size: s.subgroup_size,
+        per_subgroup: s.per_subgroup,
+        deposit: s.deposit,
+        stage_period: PERIOD as u32,
+        score: s.score,
+        liars: s.liars,
+    };
+    let out = din_chain::scripted::run_task(&din, env.owner, &parts, &evals, &script).must();
     Outcome {
-        task,
+        task: out.task,
         participants: parts,
         evaluators: evals,
-        medians,
-        gas,
+        medians: out.medians,
     }
 }
 
 /// First shuffled position and size of subgroup `j` (as the contract's `subgroupRange`).
 pub fn range(j: u32, n: u64, g: u32) -> (usize, usize) {
-    let (j, g) = (u64::from(j), u64::from(g));
-    let first = (j * n + g) / g;
-    let last = ((j + 1) * n) / g;
-    ((first - 1) as usize, (last + 1 - first) as usize)
-}
-
-/// The finalization hints of a subgroup, read from `AggregateSubmitted` events.
-pub fn hints(
-    env: &Env,
-    task: u64,
-    round: u16,
-    subgroup: u32,
-    per: u8,
-) -> (Vec<Address>, Vec<B256>) {
-    let din = env.din();
-    let m = din.evaluators_of(task).must().len() as u64;
-    let (_, eseed) = din.seeds(task).must();
-    let mut voters = vec![Address::ZERO; per as usize];
-    let mut hashes = vec![B256::ZERO; per as usize];
-    for ev in din.events::<AggregateSubmitted>().must() {
-        if ev.taskId != task || ev.round != round || ev.subgroup != subgroup {
-            continue;
-        }
-        let idx = din
-            .evaluators_of(task)
-            .must()
-            .iter()
-            .position(|a| *a == ev.evaluator)
-            .must();
-        let (_, slot) = Din::<dyn DevChain>::evaluator_slot(idx as u64, m, per, eseed).must();
-        voters[slot as usize] = ev.evaluator;
-        hashes[slot as usize] = cid_hash(&Cid::try_from(ev.cid.as_ref()).must());
-    }
-    (voters, hashes)
-}
-
-fn finalize_round(env: &Env, task: u64, round: u16, g: u32, per: u8, gas: &mut Vec<(String, u64)>) {
-    for j in 0..g {
-        let (voters, hashes) = hints(env, task, round, j, per);
-        let r = env
-            .din()
-            .finalize_subgroup(env.owner, task, j, voters, hashes)
-            .must();
-        gas.push(("finalize_subgroup".into(), r.gas_used));
-    }
+    din_chain::scripted::subgroup_range(j, n, g)
 }
 
 /// A uniform score for everyone.
