@@ -1,13 +1,13 @@
 //! Gas per DIN contract operation, measured on the embedded EVM (revm, Prague rules).
 //!
 //! A realistic task: 100 participants in 10 subgroups of 10, 3 evaluators per subgroup
-//! (30 staked evaluators), 2 rounds with all four secure-aggregation stages on-chain by
+//! (30 staked evaluators), 3 rounds with all four secure-aggregation stages on-chain by
 //! CID, one lying evaluator (slashed), scores committed and revealed, medians verified
 //! on-chain, settlement, and every claim.
 //!
 //! ```text
 //! cargo run --release --example gas_report -- [--json] [--participants 100]
-//!     [--subgroup-size 10] [--evaluators-per-subgroup 3] [--rounds 2]
+//!     [--subgroup-size 10] [--evaluators-per-subgroup 3] [--rounds 3]
 //! ```
 //!
 //! With `--json` it prints one line per operation: `{"op", "gas", "min", "max",
@@ -36,7 +36,7 @@ fn parse() -> Result<Args, String> {
         participants: 100,
         subgroup_size: 10,
         per: 3,
-        rounds: 2,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -200,6 +200,7 @@ fn run(args: &Args) -> Result<(), din_chain::Error> {
         "draw_seed",
         "submit_message",
         "submit_update",
+        "submit_aggregate_first_round",
         "submit_aggregate",
         "finalize_subgroup",
         "publish_model",

@@ -238,10 +238,13 @@ pub fn run_task<C: DevChain + ?Sized>(
             } else {
                 stand_in_cid(&format!("{task}/{round}/aggregate/{j}"))
             };
-            gas.push((
-                "submit_aggregate",
-                din.submit_aggregate(e, task, round, j, &cid)?.gas_used,
-            ));
+            // An evaluator's first vote in a task creates its vote slot; later rounds reuse it.
+            let op = if round == 1 {
+                "submit_aggregate_first_round"
+            } else {
+                "submit_aggregate"
+            };
+            gas.push((op, din.submit_aggregate(e, task, round, j, &cid)?.gas_used));
         }
         chain.advance_time(period)?;
         for j in 0..g {

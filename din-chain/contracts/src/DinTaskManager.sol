@@ -154,12 +154,13 @@ contract DinTaskManager is ReentrancyGuard {
     mapping(uint64 => RoundState) internal states;
     mapping(uint64 => bytes32) internal participantSeeds;
     mapping(uint64 => bytes32) internal evaluatorSeeds;
-    mapping(uint64 => mapping(address => Participant)) public participants;
-    mapping(uint64 => mapping(address => Evaluator)) public evaluators;
+    mapping(uint64 => mapping(address => Participant)) internal participants;
+    mapping(uint64 => mapping(address => Evaluator)) internal evaluators;
     mapping(uint64 => address[]) internal participantList;
     mapping(uint64 => address[]) internal evaluatorList;
     mapping(uint256 => bytes) internal models; // key(task, round, 0, 0) => global model CID
-    mapping(uint256 => bytes32) internal votes; // key(task, round, subgroup, slot) => keccak(evaluator, cidHash)
+    mapping(uint64 => mapping(address => bytes32)) internal lastVote; // keccak(round, subgroup, slot, cidHash)
+    mapping(uint256 => uint256) internal voteBits; // key(task, round, 0, q / 256) => bit q % 256: position q voted
     mapping(uint256 => SubgroupResult) internal results; // key(task, round, subgroup, 0)
     mapping(uint256 => ScoreSlot) internal scoreSlots; // key(task, SCORING, subgroup, slot)
     mapping(uint256 => uint256) internal scoreWords; // key(task, SCORING, subgroup, slot) * 2^16 + word
@@ -307,16 +308,21 @@ contract DinTaskManager is ReentrancyGuard {
         if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
     }
 
-    /// The caller's slot (shuffled position mod evaluators per subgroup) in `subgroup`,
-    /// checked with din-core's assignment; reverts when not assigned.
-    function _evaluatorSlot(uint64 taskId, RoundState memory s, uint32 subgroup) internal view returns (uint256) {
+    /// The caller's shuffled evaluator position, checked with din-core's assignment to
+    /// fall in `subgroup` (its slot there is the position modulo evaluators per subgroup);
+    /// reverts when not assigned.
+    function _evaluatorPosition(uint64 taskId, RoundState memory s, uint32 subgroup) internal view returns (uint256) {
         Evaluator storage e = evaluators[taskId][msg.sender];
         if (e.index1 == 0) revert NotEvaluator(taskId, msg.sender);
         if (e.slashed) revert EvaluatorSlashed(taskId, msg.sender);
         if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
         uint256 q = DinAssignment.shuffledIndex(e.index1 - 1, s.numEvaluators, evaluatorSeeds[taskId]);
         if (q / s.evaluatorsPerSubgroup != subgroup) revert NotAssigned(taskId, subgroup, msg.sender);
-        return q % s.evaluatorsPerSubgroup;
+        return q;
+    }
+
+    function _aggregateVote(uint16 round, uint32 subgroup, uint256 slot, bytes32 cidHash) internal pure returns (bytes32) {
+        return keccak256(abi.encode(round, subgroup, slot, cidHash));
     }
 
     function _slash(uint64 taskId, address evaluator) internal {
@@ -494,16 +500,21 @@ contract DinTaskManager is ReentrancyGuard {
         if (round != s.round) revert WrongRound(s.round, round);
         if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
         _window(s.roundStart + 4 * uint256(s.stagePeriod), s.roundStart + 5 * uint256(s.stagePeriod));
-        uint256 slot = _evaluatorSlot(taskId, s, subgroup);
-        uint256 k = _key(taskId, round, subgroup, slot);
-        if (votes[k] != bytes32(0)) revert AlreadySubmitted(taskId, round, msg.sender);
-        votes[k] = keccak256(abi.encode(msg.sender, keccak256(cid)));
+        uint256 q = _evaluatorPosition(taskId, s, subgroup);
+        // One bit per evaluator position and round marks the vote; the vote itself goes in
+        // the evaluator's own slot, reused every round (cheaper than a fresh slot per vote).
+        uint256 bk = _key(taskId, round, 0, q >> 8);
+        uint256 bits = voteBits[bk];
+        uint256 bit = uint256(1) << (q & 255);
+        if (bits & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
+        voteBits[bk] = bits | bit;
+        lastVote[taskId][msg.sender] = _aggregateVote(round, subgroup, q % s.evaluatorsPerSubgroup, keccak256(cid));
         evaluators[taskId][msg.sender].voted = true;
         emit AggregateSubmitted(taskId, round, msg.sender, subgroup, cid);
     }
 
     /// Anyone, once the aggregate window closed: settles `subgroup`'s round by majority.
-    /// `voters[i]` and `cidHashes[i]` must repeat slot `i`'s vote (zero for no vote), as
+    /// `voters[i]` and `cidHashes[i]` must repeat slot `i`'s vote (zero address for no vote), as
     /// read from `AggregateSubmitted` events; they are checked against storage.
     /// A hash with more than half of the subgroup's evaluators is accepted and those who
     /// voted otherwise are slashed; without such a hash the subgroup fails this round.
@@ -523,9 +534,12 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 per = s.evaluatorsPerSubgroup;
         if (voters.length != per || cidHashes.length != per) revert InvalidParameter("hints");
         for (uint256 i = 0; i < per; ++i) {
-            bytes32 stored = votes[rk | i];
-            bytes32 expect = voters[i] == address(0) ? bytes32(0) : keccak256(abi.encode(voters[i], cidHashes[i]));
-            if (stored != expect) revert BadHint(i);
+            uint256 q = uint256(subgroup) * per + i;
+            bool voted = (voteBits[_key(taskId, s.round, 0, q >> 8)] >> (q & 255)) & 1 == 1;
+            if (voted != (voters[i] != address(0))) revert BadHint(i);
+            if (voted && lastVote[taskId][voters[i]] != _aggregateVote(s.round, subgroup, i, cidHashes[i])) {
+                revert BadHint(i);
+            }
         }
         bytes32 winner;
         for (uint256 i = 0; i < per; ++i) {
@@ -610,7 +624,7 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 start = tasks[taskId].scoringStart;
         _window(start, start + s.stagePeriod);
         if (commitment == bytes32(0)) revert InvalidParameter("commitment");
-        uint256 slot = _evaluatorSlot(taskId, s, subgroup);
+        uint256 slot = _evaluatorPosition(taskId, s, subgroup) % s.evaluatorsPerSubgroup;
         ScoreSlot storage ss = scoreSlots[_key(taskId, SCORING, subgroup, slot)];
         if (ss.evaluator != address(0)) revert AlreadySubmitted(taskId, SCORING, msg.sender);
         ss.evaluator = msg.sender;
