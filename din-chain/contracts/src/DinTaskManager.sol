@@ -160,7 +160,9 @@ contract DinTaskManager is ReentrancyGuard {
     mapping(uint64 => address[]) internal evaluatorList;
     mapping(uint256 => bytes) internal models; // key(task, round, 0, 0) => global model CID
     mapping(uint64 => mapping(address => bytes32)) internal lastVote; // keccak(round, subgroup, slot, cidHash)
-    mapping(uint256 => uint256) internal voteBits; // key(task, round, 0, q / 256) => bit q % 256: position q voted
+    // key(task, 0, 0, q / 240) => round << 240 | bit (q % 240) set when position q voted in that
+    // round; the words are created at startTraining and reused every round.
+    mapping(uint256 => uint256) internal voteBits;
     mapping(uint256 => SubgroupResult) internal results; // key(task, round, subgroup, 0)
     mapping(uint256 => ScoreSlot) internal scoreSlots; // key(task, SCORING, subgroup, slot)
     mapping(uint256 => uint256) internal scoreWords; // key(task, SCORING, subgroup, slot) * 2^16 + word
@@ -401,6 +403,7 @@ contract DinTaskManager is ReentrancyGuard {
         if (e.index1 != 0 || participants[taskId][msg.sender].index1 != 0) revert AlreadyRegistered(taskId, msg.sender);
         if (s.numEvaluators == type(uint32).max) revert RegistrationClosed(taskId);
         registry.lock(msg.sender);
+        lastVote[taskId][msg.sender] = bytes32(uint256(1)); // the vote slot, reused every round
         uint32 index = s.numEvaluators;
         e.index1 = index + 1;
         states[taskId].numEvaluators = index + 1;
@@ -421,6 +424,9 @@ contract DinTaskManager is ReentrancyGuard {
         st.numSubgroups = g;
         st.phase = Phase.Training;
         st.round = 1;
+        for (uint256 w = 0; w * 240 < s.numEvaluators; ++w) {
+            voteBits[_key(taskId, 0, 0, w)] = uint256(SCORING) << 240; // "no round yet"
+        }
         _scheduleSeed(taskId, t, 1);
     }
 
@@ -501,13 +507,14 @@ contract DinTaskManager is ReentrancyGuard {
         if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
         _window(s.roundStart + 4 * uint256(s.stagePeriod), s.roundStart + 5 * uint256(s.stagePeriod));
         uint256 q = _evaluatorPosition(taskId, s, subgroup);
-        // One bit per evaluator position and round marks the vote; the vote itself goes in
-        // the evaluator's own slot, reused every round (cheaper than a fresh slot per vote).
-        uint256 bk = _key(taskId, round, 0, q >> 8);
-        uint256 bits = voteBits[bk];
-        uint256 bit = uint256(1) << (q & 255);
-        if (bits & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
-        voteBits[bk] = bits | bit;
+        // One bit per evaluator position marks the vote (in words reused every round); the
+        // vote itself goes in the evaluator's own slot, created when it joined.
+        uint256 bk = _key(taskId, 0, 0, q / 240);
+        uint256 word = voteBits[bk];
+        if (word >> 240 != round) word = uint256(round) << 240;
+        uint256 bit = uint256(1) << (q % 240);
+        if (word & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
+        voteBits[bk] = word | bit;
         lastVote[taskId][msg.sender] = _aggregateVote(round, subgroup, q % s.evaluatorsPerSubgroup, keccak256(cid));
         evaluators[taskId][msg.sender].voted = true;
         emit AggregateSubmitted(taskId, round, msg.sender, subgroup, cid);
@@ -535,7 +542,8 @@ contract DinTaskManager is ReentrancyGuard {
         if (voters.length != per || cidHashes.length != per) revert InvalidParameter("hints");
         for (uint256 i = 0; i < per; ++i) {
             uint256 q = uint256(subgroup) * per + i;
-            bool voted = (voteBits[_key(taskId, s.round, 0, q >> 8)] >> (q & 255)) & 1 == 1;
+            uint256 word = voteBits[_key(taskId, 0, 0, q / 240)];
+            bool voted = word >> 240 == s.round && (word >> (q % 240)) & 1 == 1;
             if (voted != (voters[i] != address(0))) revert BadHint(i);
             if (voted && lastVote[taskId][voters[i]] != _aggregateVote(s.round, subgroup, i, cidHashes[i])) {
                 revert BadHint(i);
