@@ -25,6 +25,7 @@ on_both_backends!(
     registry_stakes_locks_and_slashes,
     sybil_gate_admits_only_the_allow_list,
     abandoned_task_pays_workers_and_blocks_reentrancy,
+    seeds_deadlines_and_timeouts_have_defined_outcomes,
 );
 
 fn assignment_matches_din_core_vectors(env: &Env) {
@@ -888,4 +889,136 @@ fn settlement_is_exact_on_anvil() {
     {
         check_settlement(&common::anvil(), n, size, per, deposit, fee, i as u64 + 17);
     }
+}
+
+fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
+    let din = env.din();
+    let owner = env.owner;
+    let a = &env.accounts;
+    let set = din_chain::bindings::EvaluatorRegistry::setTaskManagerCall { manager: a[0] };
+    env.expect_revert(din.send(a[0], env.deployment.registry, set), "NotDeployer");
+
+    // An owner who never starts: after registration end + one period anyone abandons,
+    // nobody worked, the whole deposit is refundable.
+    din.approve(owner, env.deployment.manager, U256::from(1_000u64))
+        .must();
+    let (idle, _) = din
+        .create_task(
+            owner,
+            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    let (task, _) = din
+        .create_task(
+            owner,
+            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    env.stake(&[a[10], a[11]]);
+    for &p in &a[..4] {
+        din.register(p, task, Bytes::new()).must();
+    }
+    din.join_as_evaluator(a[10], task).must();
+    din.join_as_evaluator(a[11], task).must();
+    env.advance(PERIOD);
+    env.expect_revert(din.register(a[5], idle, Bytes::new()), "RegistrationClosed");
+    env.expect_revert(din.join_as_evaluator(a[12], idle), "RegistrationClosed");
+    env.expect_revert(din.abandon(a[5], idle), "NotAbandonable");
+    env.advance(PERIOD);
+    din.abandon(a[5], idle).must();
+    din.settle(a[5], idle).must();
+    assert_eq!(
+        U256::from(din.task(idle).must().refundable),
+        U256::from(500u64)
+    );
+
+    // Seeds: not before the scheduled block; a stale block (hash gone) reschedules.
+    din.start_training(owner, task).must();
+    env.expect_revert(din.draw_seed(a[0], task), "SeedBlockNotReached");
+    env.chain.mine(300).must();
+    let r = din.draw_seed(a[0], task).must();
+    assert!(r.logs.iter().any(|l| l.topics[0]
+        == <DinTaskManager::SeedScheduled as alloy::sol_types::SolEvent>::SIGNATURE_HASH));
+    env.expect_revert(
+        din.submit_update(a[0], task, 1, &fake_cid("u")),
+        "SeedNotDrawn",
+    );
+    env.chain.mine(1).must();
+    din.draw_seed(a[0], task).must();
+    assert_ne!(din.seeds(task).must().0, B256::ZERO);
+
+    // A quiet round, then the owner publishes and releases the test set late: abandoned.
+    env.advance(5 * PERIOD);
+    for j in 0..2 {
+        din.finalize_subgroup(a[0], task, j, vec![Address::ZERO], vec![B256::ZERO])
+            .must();
+    }
+    din.publish_model(owner, task, 1, &fake_cid("m")).must();
+    env.expect_revert(din.abandon(a[0], task), "NotAbandonable");
+    env.advance(PERIOD);
+    env.expect_revert(
+        din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k")),
+        "TooLate",
+    );
+    din.abandon(a[0], task).must();
+    din.settle(a[0], task).must();
+    // No participant updated and no evaluator voted: everything is refundable.
+    assert_eq!(
+        U256::from(din.task(task).must().refundable),
+        U256::from(500u64)
+    );
+    for &e in &a[10..12] {
+        din.release_stake(e, task).must();
+    }
+
+    // Scores above 1.0 are refused at reveal.
+    let (task2, _) = {
+        din.approve(owner, env.deployment.manager, U256::from(100u64))
+            .must();
+        din.create_task(
+            owner,
+            &params(env.deployment.token, 100, 1, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must()
+    };
+    for &p in &a[..2] {
+        din.register(p, task2, Bytes::new()).must();
+    }
+    din.join_as_evaluator(a[10], task2).must();
+    din.start_training(owner, task2).must();
+    env.chain.mine(1).must();
+    din.draw_seed(owner, task2).must();
+    env.advance(5 * PERIOD);
+    din.finalize_subgroup(a[0], task2, 0, vec![Address::ZERO], vec![B256::ZERO])
+        .must();
+    din.publish_model(owner, task2, 1, &fake_cid("m")).must();
+    din.release_test_set(owner, task2, &fake_cid("t"), &fake_cid("k"))
+        .must();
+    let e = a[10];
+    let bad = vec![ONE + 1, 0];
+    let salt = B256::repeat_byte(3);
+    let c = din_core::scoring::score_batch_commitment(
+        din_core::TaskId(task2),
+        &din_core::Address(e.0.0),
+        0,
+        &bad,
+        &Digest32(salt.0),
+    );
+    din.commit_scores(e, task2, 0, B256::from(c.0)).must();
+    env.advance(PERIOD);
+    env.expect_revert(
+        din.reveal_scores(e, task2, 0, 0, bad, salt),
+        "InvalidScores",
+    );
+    // It never revealed a valid vector: finalizing slashes it.
+    env.advance(PERIOD);
+    let (pseed, _) = din.seeds(task2).must();
+    let members = din_chain::scripted::members_by_position(2, pseed).must();
+    let before = din.stake_of(e).must();
+    din.finalize_scores(a[0], task2, 0, members, vec![0, 0])
+        .must();
+    assert_eq!(before - din.stake_of(e).must(), Env::din_units(50));
 }
