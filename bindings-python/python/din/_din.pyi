@@ -1,0 +1,106 @@
+"""Type stubs of din's native module (checked against it by mypy's stubtest)."""
+
+from os import PathLike
+from typing import Any, Sequence, Union, final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CidError",
+    "DinError",
+    "EncodingError",
+    "InvalidInputError",
+    "LocalStore",
+    "Model",
+    "ScoringError",
+    "SecAggError",
+    "StoreError",
+    "TrainingError",
+    "__version__",
+    "cid",
+    "decode_json",
+    "encode_json",
+    "fedavg",
+    "median_scores",
+    "simulate_secure_aggregation",
+]
+__version__: str
+
+class DinError(Exception): ...
+class InvalidInputError(DinError): ...
+class CidError(DinError): ...
+class EncodingError(DinError): ...
+class StoreError(DinError): ...
+class SecAggError(DinError): ...
+class ScoringError(DinError): ...
+class TrainingError(DinError): ...
+
+_Updates = Union[npt.NDArray[np.float32], Sequence[npt.NDArray[np.float32]]]
+_Weights = Union[npt.NDArray[np.float64], Sequence[float]]
+
+def cid(data: bytes) -> str:
+    """The CIDv1 of ``data`` as ``ipfs add --cid-version=1`` computes it."""
+
+def fedavg(updates: _Updates, weights: _Weights) -> npt.NDArray[np.float32]:
+    """Sample-weighted FedAvg of float32 updates (rows) with ``weights``."""
+
+def simulate_secure_aggregation(
+    updates: _Updates,
+    weights: _Weights,
+    *,
+    neighbours: int,
+    threshold: int,
+    dropouts: Sequence[int] = ...,
+    seed: int = 0,
+) -> npt.NDArray[np.float32]:
+    """SecAgg+ among simulated clients; the dequantized weighted mean of survivors."""
+
+def encode_json(kind: str, value_json: str) -> bytes:
+    """Canonical bytes of a value given as JSON."""
+
+def decode_json(kind: str, data: bytes) -> str:
+    """JSON of a value given as canonical bytes."""
+
+def median_scores(
+    scores: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """BlockFlow median scoring: (participant scores m', evaluator quality d')."""
+
+@final
+class LocalStore:
+    """A local content-addressed store in a folder."""
+
+    def __new__(cls, path: Union[str, PathLike[str]]) -> LocalStore: ...
+    def put(self, data: bytes) -> str: ...
+    def get(self, cid: str) -> bytes: ...
+    def has(self, cid: str) -> bool: ...
+
+@final
+class Model:
+    """A din-fl classifier on the CPU."""
+
+    @staticmethod
+    def logistic_regression(n_features: int, n_classes: int, *, seed: int = 0) -> Model: ...
+    @staticmethod
+    def mlp(
+        n_features: int, n_classes: int, hidden: Sequence[int] = ..., *, seed: int = 0
+    ) -> Model: ...
+    @staticmethod
+    def cnn(side: int, n_classes: int, *, seed: int = 0) -> Model: ...
+    def fit(
+        self,
+        x: npt.NDArray[np.float32],
+        y: npt.NDArray[np.int64],
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        lr: float = 0.1,
+        seed: int = 0,
+        optimizer: str = "sgd",
+    ) -> float: ...
+    def evaluate(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64]) -> dict[str, Any]: ...
+    def get_parameters(self) -> npt.NDArray[np.float32]: ...
+    def set_parameters(self, v: npt.NDArray[np.float32]) -> None: ...
+    @property
+    def num_parameters(self) -> int: ...
