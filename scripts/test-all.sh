@@ -29,6 +29,9 @@ cargo test --locked
 echo "== Python package: pip install ./bindings-python (maturin, abi3), pytest, stubtest"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check numpy pytest mypy
-.venv/bin/pip install --quiet --disable-pip-version-check ./bindings-python
+# The dev profile reuses what `cargo test` just compiled (dependencies are optimized in
+# it anyway); a user's `pip install ./bindings-python` builds the release profile.
+MATURIN_PEP517_ARGS="--profile dev" \
+  .venv/bin/pip install --quiet --disable-pip-version-check ./bindings-python
 .venv/bin/python -m pytest -q bindings-python/tests
 .venv/bin/python -m mypy.stubtest din
