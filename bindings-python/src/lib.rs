@@ -8,6 +8,7 @@
 mod encoding;
 mod errors;
 mod model;
+mod secagg;
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -262,6 +263,9 @@ fn _din(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encoding::decode_json, m)?)?;
     m.add_class::<LocalStore>()?;
     m.add_class::<model::Model>()?;
+    m.add_class::<secagg::PySecAggParams>()?;
+    m.add_class::<secagg::SecAggClient>()?;
+    m.add_function(wrap_pyfunction!(secagg::secagg_unmask, m)?)?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -100,3 +100,50 @@ def test_median_scores_reject_bad_matrices():
         din.median_scores(np.zeros((0, 3)))
     with pytest.raises(din.InvalidInputError):
         din.median_scores(np.zeros(3))
+
+
+def run_protocol(n, d, k, t, dropped=(), seed=b"\x07" * 32):
+    rng = np.random.default_rng(2)
+    updates = rng.normal(size=(n, d)).astype(np.float32)
+    weights = rng.integers(1, 20, size=n)
+    params = din.SecAggParams(n, k, t, d, graph_seed=seed)
+    clients = [din.SecAggClient(params, i) for i in range(n)]
+    adverts = [c.advertise() for c in clients]
+    shares = [c.share_keys(adverts) for c in clients]
+    masked = [c.mask(updates[c.index], int(weights[c.index]), shares) for c in clients if c.index not in dropped]
+    survivors = [c.index for c in clients if c.index not in dropped]
+    reveals = [clients[i].unmask(survivors) for i in survivors]
+    return params, updates, weights, survivors, adverts, shares, masked, reveals
+
+
+def test_secagg_clients_and_evaluators_exchange_bytes():
+    params, u, w, survivors, adverts, shares, masked, reveals = run_protocol(8, 300, 4, 3, dropped=(5,))
+    mean, total, digest = din.secagg_unmask(params, adverts, shares, masked, reveals)
+    ref = (u[survivors].astype(np.float64) * w[survivors, None]).sum(0) / w[survivors].sum()
+    np.testing.assert_allclose(mean, ref, atol=2.0 ** -11)
+    assert total == int(w[survivors].sum())
+    # A second evaluator, same public messages: identical bytes.
+    again = din.secagg_unmask(params, adverts, shares, masked, reveals)
+    assert again[2] == digest and again[0].tobytes() == mean.tobytes()
+    assert all(isinstance(m, bytes) for m in masked)
+
+
+def test_secagg_rejects_tampering_and_bad_input():
+    params, u, w, survivors, adverts, shares, masked, reveals = run_protocol(6, 50, 4, 3)
+    # Masked inputs carry no MAC (integrity comes from their CIDs and the evaluators'
+    # majority): a flipped bit changes the exact sum, so the digest no longer agrees.
+    honest = din.secagg_unmask(params, adverts, shares, masked, reveals)[2]
+    bad = bytearray(masked[0])
+    bad[len(bad) // 2] ^= 1
+    assert din.secagg_unmask(params, adverts, shares, [bytes(bad)] + masked[1:], reveals)[2] != honest
+    with pytest.raises(din.InvalidInputError):
+        din.secagg_unmask(params, adverts, shares, [masked[0][:-3]] + masked[1:], reveals)
+    with pytest.raises(din.SecAggError):
+        din.secagg_unmask(params, adverts, shares, masked, reveals[:2])
+    with pytest.raises(din.InvalidInputError, match="32 bytes"):
+        din.SecAggParams(4, 2, 2, 10, graph_seed=b"short")
+    with pytest.raises(din.DinError):
+        din.SecAggParams(4, 3, 9, 10)
+    c = din.SecAggClient(params, 0)
+    with pytest.raises(din.DinError):
+        c.mask(np.zeros(50, dtype=np.float32), 1, shares)  # keys were never shared

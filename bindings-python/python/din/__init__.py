@@ -25,7 +25,9 @@ from din._din import (
     LocalStore,
     Model,
     ScoringError,
+    SecAggClient,
     SecAggError,
+    SecAggParams,
     StoreError,
     TrainingError,
     __version__,
@@ -34,6 +36,7 @@ from din._din import (
     encode_json,
     fedavg,
     median_scores,
+    secagg_unmask,
     simulate_secure_aggregation,
 )
 
@@ -45,7 +48,9 @@ __all__ = [
     "LocalStore",
     "Model",
     "ScoringError",
+    "SecAggClient",
     "SecAggError",
+    "SecAggParams",
     "StoreError",
     "TrainingError",
     "__version__",
@@ -54,6 +59,7 @@ __all__ = [
     "encode",
     "fedavg",
     "median_scores",
+    "secagg_unmask",
     "simulate_secure_aggregation",
 ]
 

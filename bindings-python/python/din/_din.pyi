@@ -14,7 +14,9 @@ __all__ = [
     "LocalStore",
     "Model",
     "ScoringError",
+    "SecAggClient",
     "SecAggError",
+    "SecAggParams",
     "StoreError",
     "TrainingError",
     "__version__",
@@ -23,6 +25,7 @@ __all__ = [
     "encode_json",
     "fedavg",
     "median_scores",
+    "secagg_unmask",
     "simulate_secure_aggregation",
 ]
 __version__: str
@@ -104,3 +107,45 @@ class Model:
     def set_parameters(self, v: npt.NDArray[np.float32]) -> None: ...
     @property
     def num_parameters(self) -> int: ...
+
+@final
+class SecAggParams:
+    """Parameters of one subgroup's secure aggregation."""
+
+    def __new__(
+        cls,
+        clients: int,
+        neighbours: int,
+        threshold: int,
+        vector_len: int,
+        *,
+        graph_seed: Union[bytes, None] = None,
+        task: int = 0,
+        round: int = 0,
+        subgroup: int = 0,
+        clip: float = 8.0,
+        scale_bits: int = 12,
+        max_weight: int = 1000,
+    ) -> SecAggParams: ...
+    def graph(self) -> list[list[int]]: ...
+
+@final
+class SecAggClient:
+    """One participant's side of secure aggregation; its secrets stay inside."""
+
+    def __new__(cls, params: SecAggParams, index: int) -> SecAggClient: ...
+    def advertise(self) -> bytes: ...
+    def share_keys(self, adverts: Sequence[bytes]) -> bytes: ...
+    def mask(self, update: npt.NDArray[np.float32], weight: int, shares: Sequence[bytes]) -> bytes: ...
+    def unmask(self, survivors: Sequence[int]) -> bytes: ...
+    @property
+    def index(self) -> int: ...
+
+def secagg_unmask(
+    params: SecAggParams,
+    adverts: Sequence[bytes],
+    shares: Sequence[bytes],
+    masked: Sequence[bytes],
+    reveals: Sequence[bytes],
+) -> tuple[npt.NDArray[np.float32], int, bytes]:
+    """Evaluator side: (weighted mean, total weight, digest of the exact sum)."""
