@@ -28,7 +28,7 @@ cargo test --locked
 
 echo "== Python package: pip install ./bindings-python (maturin, abi3), pytest, stubtest"
 python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check numpy pytest mypy
+.venv/bin/pip install --quiet --disable-pip-version-check numpy pytest mypy nbclient nbformat ipykernel
 # The dev profile reuses what `cargo test` just compiled (dependencies are optimized in
 # it anyway); a user's `pip install ./bindings-python` builds the release profile.
 MATURIN_PEP517_ARGS="--profile dev" \
