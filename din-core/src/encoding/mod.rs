@@ -66,6 +66,12 @@ pub trait Canonical: Sized {
     /// # Errors
     /// Any [`Error`] describing truncated, over-long or invalid input.
     fn decode(r: &mut Reader<'_>) -> Result<Self>;
+
+    /// Bytes the encoding is expected to take (a capacity hint for large values, so that
+    /// encoding a multi-megabyte vector allocates once).
+    fn size_hint(&self) -> usize {
+        64
+    }
 }
 
 /// A top-level protocol message: a [`Canonical`] value with a version byte and type tag.
@@ -77,7 +83,7 @@ pub trait Message: Canonical {
 
     /// Encodes this message: version, tag, body.
     fn to_canonical_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(2 + self.size_hint());
         w.u8(ENCODING_VERSION);
         w.u8(Self::TAG);
         self.encode(&mut w);

@@ -196,6 +196,9 @@ impl Canonical for MaskedInput {
         w.u8(self.width.bits() as u8);
         w.bytes(&self.words);
     }
+    fn size_hint(&self) -> usize {
+        128 + self.words.len()
+    }
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let header = Header::decode(r)?;
         let width = match r.u8("word width")? {
