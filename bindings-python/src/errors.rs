@@ -54,7 +54,8 @@ pub(crate) fn core_err(e: din_core::Error) -> PyErr {
         | E::CorruptBlock { .. }
         | E::MalformedDag { .. }
         | E::MalformedCar(_)
-        | E::Io { .. } => StoreError::new_err(msg),
+        | E::Io { .. }
+        | E::Transport { .. } => StoreError::new_err(msg),
         E::InvalidScore { .. } | E::CommitmentMismatch { .. } => ScoringError::new_err(msg),
         E::InvalidValue { .. } | E::InvalidConfig { .. } | E::InvalidManifest(_) => {
             InvalidInputError::new_err(msg)

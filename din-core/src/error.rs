@@ -120,6 +120,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A networked store (an IPFS node) could not be reached or answered an error.
+    #[error("store at {endpoint}: {reason}")]
+    Transport {
+        /// The endpoint (URL) involved.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An assignment was asked for with inputs that cannot produce one.
     #[error("cannot assign subgroups: {0}")]
     Assignment(String),
