@@ -10,6 +10,7 @@ pub mod encoding;
 mod error;
 pub mod hash;
 pub mod scoring;
+pub mod sealed;
 pub mod secagg;
 pub mod store;
 pub mod types;

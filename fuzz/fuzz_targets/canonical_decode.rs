@@ -4,6 +4,7 @@
 #![no_main]
 
 use din_core::assignment::SubgroupAssignment;
+use din_core::sealed::KeyBundle;
 use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
 use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
 use libfuzzer_sys::fuzz_target;
@@ -25,4 +26,8 @@ fuzz_target!(|data: &[u8]| {
     check::<ShareKeys>(data);
     check::<MaskedInput>(data);
     check::<UnmaskShares>(data);
+    check::<KeyBundle>(data);
+    // The sealed test set's envelope: never panics on arbitrary bytes.
+    let key = din_core::sealed::DataKey::generate();
+    let _ = din_core::sealed::open(din_core::TaskId(1), &key, data);
 });
