@@ -17,7 +17,7 @@ use common::{read_json, vector_path};
 use din_core::assignment::SubgroupAssignment;
 use din_core::content::{self, DAG_PB, car::CarReader};
 use din_core::sealed::KeyBundle;
-use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
+use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, SubgroupAggregate, UnmaskShares};
 use din_core::{
     Error, FsStore, Message, ModelRef, ScoreCommitment, ScoreReveal, Store, TaskConfig,
     UpdateRecord,
@@ -64,6 +64,7 @@ fn canonical_decode_corpus() {
                 canonical::<MaskedInput>(d),
                 canonical::<UnmaskShares>(d),
                 canonical::<KeyBundle>(d),
+                canonical::<SubgroupAggregate>(d),
             ]
             .contains(&true)
         })
@@ -180,6 +181,35 @@ fn write_seed_corpus() {
         "canonical_decode",
         "seed-secagg-unmask",
         &reveal.to_canonical_bytes(),
+    );
+    let reveals: Vec<UnmaskShares> = std::iter::once(reveal)
+        .chain((1..3).map(|i| clients[i].unmask(&[0, 1, 2]).unwrap()))
+        .collect();
+    let aggregate =
+        SubgroupAggregate::compute(&params, &adverts, &shares, &masked, &reveals).unwrap();
+    write(
+        "canonical_decode",
+        "seed-subgroup-aggregate",
+        &aggregate.to_canonical_bytes(),
+    );
+    let key = din_core::sealed::DataKey::generate();
+    let evaluator = din_core::sealed::EvaluatorKey::generate();
+    let bundle = KeyBundle {
+        task: din_core::TaskId(1),
+        keys: vec![
+            din_core::sealed::wrap_key(
+                din_core::TaskId(1),
+                &key,
+                din_core::Address([7; 20]),
+                &evaluator.public(),
+            )
+            .unwrap(),
+        ],
+    };
+    write(
+        "canonical_decode",
+        "seed-key-bundle",
+        &bundle.to_canonical_bytes(),
     );
 
     let dir = tempfile::tempdir().unwrap();

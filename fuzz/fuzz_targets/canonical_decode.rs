@@ -5,7 +5,7 @@
 
 use din_core::assignment::SubgroupAssignment;
 use din_core::sealed::KeyBundle;
-use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
+use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, SubgroupAggregate, UnmaskShares};
 use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
 use libfuzzer_sys::fuzz_target;
 
@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
     check::<MaskedInput>(data);
     check::<UnmaskShares>(data);
     check::<KeyBundle>(data);
+    check::<SubgroupAggregate>(data);
     // The sealed test set's envelope: never panics on arbitrary bytes.
     let key = din_core::sealed::DataKey::generate();
     let _ = din_core::sealed::open(din_core::TaskId(1), &key, data);

@@ -40,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aggregate;
 pub mod fixed_point;
 pub mod graph;
 pub mod keys;
@@ -52,6 +53,7 @@ pub mod unmask;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use aggregate::{SubgroupAggregate, verify_aggregate};
 pub use fixed_point::{FixedPoint, Width};
 pub use mask::{Participant, ParticipantStage};
 pub use messages::{AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, UnmaskShares};
