@@ -1,7 +1,7 @@
 //! The subgroup aggregate as stored and referenced on-chain: an Evaluator's result for
 //! one subgroup in one round.
 //!
-//! Honest Evaluators compute [`super::unmask`] on the same public messages and get the
+//! Honest Evaluators compute [`unmask`](fn@super::unmask) on the same public messages and get the
 //! same [`SubgroupSum`]; wrapped with the task, round and subgroup it belongs to, its
 //! canonical bytes are identical too, so their CIDs agree and the task manager's
 //! majority check compares CIDs (paper §5.1 steps 3d-3f). Anyone can recompute it from
@@ -35,7 +35,7 @@ impl SubgroupAggregate {
     /// The aggregate of `params`'s subgroup from its round's messages.
     ///
     /// # Errors
-    /// As [`unmask`].
+    /// As [`unmask`](fn@unmask).
     pub fn compute(
         params: &SecAggParams,
         adverts: &[AdvertiseKeys],
@@ -57,7 +57,7 @@ impl SubgroupAggregate {
 ///
 /// # Errors
 /// Decoding errors for malformed `claimed`; [`Error::InvalidValue`] when it differs from
-/// the recomputation; errors of [`unmask`].
+/// the recomputation; errors of [`unmask`](fn@unmask).
 pub fn verify_aggregate(
     params: &SecAggParams,
     adverts: &[AdvertiseKeys],
