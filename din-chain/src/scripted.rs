@@ -13,7 +13,7 @@ use din_core::content::cid_of;
 use din_core::scoring::{median_scores_fixed, score_batch_commitment};
 use din_core::{Cid, Digest32, TaskId};
 
-use crate::backend::DevChain;
+use crate::backend::{Chain, DevChain};
 use crate::bindings::DinTaskManager::{AggregateSubmitted, EvaluatorPenalized};
 use crate::client::{Din, TaskParams, cid_hash};
 use crate::{Error, Result};
@@ -104,7 +104,7 @@ pub fn members_by_position(n: u64, participant_seed: B256) -> Result<Vec<u32>> {
 ///
 /// # Errors
 /// Transport failures; undecodable events.
-pub fn finalize_hints<C: DevChain + ?Sized>(
+pub fn finalize_hints<C: Chain + ?Sized>(
     din: &Din<'_, C>,
     task: u64,
     round: u16,

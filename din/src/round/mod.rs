@@ -8,10 +8,13 @@
 //!   bytes, so their CIDs agree.
 //! - [`owner`]: the Model Owner combines the accepted subgroup aggregates into the global
 //!   update, the sample-weighted mean of the subgroup means (steps 3f and 4).
+//! - [`onchain`]: the same round as the task manager records it (subgroup members and
+//!   parameters from the seeds, message CIDs from events, the accepted aggregates).
 //! - [`verify`]: anyone recomputes a subgroup aggregate from its messages and checks the
 //!   submitted CID (paper §5.1 step 3f, "participants can verify").
 
 pub mod evaluator;
+pub mod onchain;
 pub mod owner;
 pub mod participant;
 pub mod verify;

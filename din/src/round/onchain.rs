@@ -1,0 +1,186 @@
+//! A round as the chain records it: who is in each subgroup, which secure-aggregation
+//! parameters the subgroup uses, and which message CIDs its members published.
+//!
+//! Everything here is read from the task manager (seeds, task configuration, `Message`
+//! events) and din-core's assignment, so every role (and any verifier) derives the same
+//! views without talking to the others.
+
+use din_chain::alloy::primitives::{Address, keccak256};
+use din_chain::bindings::DinTaskManager;
+use din_chain::client::cid_from_bytes;
+use din_chain::scripted::{members_by_position, subgroup_range};
+use din_chain::{Chain, Din};
+use din_core::secagg::{FixedPoint, SecAggParams};
+use din_core::{Digest32, Round, SubgroupId, TaskId};
+
+use super::evaluator::RoundMessages;
+use crate::{Error, Result};
+
+/// One subgroup of the current round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubgroupView {
+    /// The subgroup's id.
+    pub subgroup: u32,
+    /// Its Participants, in client-index order (shuffled position order).
+    pub members: Vec<Address>,
+    /// The secure-aggregation parameters all its members and Evaluators use.
+    pub params: SecAggParams,
+}
+
+impl SubgroupView {
+    /// The client index of `who` in this subgroup.
+    pub fn index_of(&self, who: &Address) -> Option<u32> {
+        self.members.iter().position(|m| m == who).map(|i| i as u32)
+    }
+}
+
+/// The subgroups of `task`'s current round (its seed must be drawn), for updates of
+/// `vector_len` values encoded with `fixed_point` (its `max_clients` is set per subgroup).
+///
+/// The neighbour graph's seed is `keccak256(participant seed || subgroup as u32 BE)`.
+///
+/// # Errors
+/// Chain errors; [`Error::Inconsistent`] before the seed is drawn.
+pub fn subgroups<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    vector_len: u32,
+    fixed_point: &FixedPoint,
+) -> Result<Vec<SubgroupView>> {
+    let state = din.round_state(task)?;
+    if state.roundStart == 0 {
+        return Err(Error::Inconsistent {
+            what: "round",
+            reason: format!(
+                "the seed of round {} of task {task} is not drawn yet",
+                state.round
+            ),
+        });
+    }
+    let config = din.task(task)?;
+    let (pseed, _) = din.seeds(task)?;
+    let participants = din.participants_of(task)?;
+    let n = participants.len() as u64;
+    let g = state.numSubgroups;
+    let by_position = members_by_position(n, pseed)?;
+    let mut views = Vec::new();
+    for j in 0..g {
+        let (first, size) = subgroup_range(j, n, g);
+        let members: Vec<Address> = by_position
+            .get(first..first + size)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&idx| participants.get(idx as usize).copied())
+            .collect();
+        let mut seed_input = pseed.to_vec();
+        seed_input.extend_from_slice(&j.to_be_bytes());
+        let clients = members.len() as u32;
+        views.push(SubgroupView {
+            subgroup: j,
+            params: SecAggParams {
+                task: TaskId(task),
+                round: Round(u32::from(state.round)),
+                subgroup: SubgroupId(j),
+                clients,
+                neighbours: u32::from(config.neighbours),
+                threshold: u32::from(config.threshold),
+                vector_len,
+                fixed_point: FixedPoint {
+                    max_clients: clients.max(1),
+                    ..*fixed_point
+                },
+                graph_seed: Digest32(keccak256(&seed_input).0),
+            },
+            members,
+        });
+    }
+    Ok(views)
+}
+
+/// The message CIDs `view`'s members published in `round`, by stage, in client order.
+/// Messages from non-members are ignored (they cannot be part of the subgroup's sum).
+///
+/// # Errors
+/// Chain errors; undecodable CIDs.
+pub fn messages<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    round: u16,
+    view: &SubgroupView,
+) -> Result<RoundMessages> {
+    let mut by_stage: [Vec<(u32, din_core::Cid)>; 4] = Default::default();
+    for ev in din.events::<DinTaskManager::Message>()? {
+        if ev.taskId != task || ev.round != round {
+            continue;
+        }
+        let (Some(index), Some(slot)) = (
+            view.index_of(&ev.sender),
+            by_stage.get_mut(usize::from(ev.stage)),
+        ) else {
+            continue;
+        };
+        slot.push((index, cid_from_bytes(&ev.cid)?));
+    }
+    let [adverts, shares, masked, reveals] = by_stage.map(|mut v| {
+        v.sort_by_key(|(i, _)| *i);
+        v.into_iter().map(|(_, c)| c).collect::<Vec<_>>()
+    });
+    Ok(RoundMessages {
+        adverts,
+        shares,
+        masked,
+        reveals,
+    })
+}
+
+/// The client indices of `view`'s members whose masked update is on-chain (the
+/// survivors the unmasking stage reveals for).
+///
+/// # Errors
+/// Chain errors.
+pub fn survivors<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    round: u16,
+    view: &SubgroupView,
+) -> Result<Vec<u32>> {
+    let mut out: Vec<u32> = din
+        .events::<DinTaskManager::Message>()?
+        .into_iter()
+        .filter(|e| e.taskId == task && e.round == round && e.stage == 2)
+        .filter_map(|e| view.index_of(&e.sender))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// The CID of the aggregate accepted for `subgroup` in `round`, if the subgroup was
+/// accepted (matched from `AggregateSubmitted` events by the accepted hash).
+///
+/// # Errors
+/// Chain errors; undecodable CIDs.
+pub fn accepted_aggregate<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    round: u16,
+    subgroup: u32,
+) -> Result<Option<din_core::Cid>> {
+    let result = din.subgroup_result(task, round, subgroup)?;
+    if result.status != 1 {
+        return Ok(None);
+    }
+    for ev in din.events::<DinTaskManager::AggregateSubmitted>()? {
+        if ev.taskId == task
+            && ev.round == round
+            && ev.subgroup == subgroup
+            && keccak256(&ev.cid) == result.accepted
+        {
+            return Ok(Some(cid_from_bytes(&ev.cid)?));
+        }
+    }
+    Err(Error::Inconsistent {
+        what: "accepted aggregate",
+        reason: format!("no AggregateSubmitted event matches subgroup {subgroup}'s accepted hash"),
+    })
+}

@@ -1,0 +1,203 @@
+//! One training round of a real task through the contracts on the embedded EVM:
+//! Participants publish their SecAgg+ messages by CID on-chain, Evaluators rebuild each
+//! subgroup from the chain alone and agree, a participant drops out after sharing keys,
+//! a lying Evaluator is slashed, the Owner combines the accepted aggregates, publishes
+//! the global model, and a verifier re-derives everything from the chain and the store.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+
+use din::round::evaluator::aggregate;
+use din::round::fetch;
+use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
+use din::round::owner::combine;
+use din::round::participant::ParticipantRound;
+use din::round::verify::verify_subgroup;
+use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
+use din_chain::client::TaskParams;
+use din_chain::scripted::{finalize_hints, fund_and_stake};
+use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
+use din_core::content::cid_of;
+use din_core::secagg::{FixedPoint, SubgroupAggregate};
+use din_core::{FsStore, Store};
+
+const P: u64 = 3_600;
+const D: u32 = 1_000;
+
+fn account(i: u64) -> Address {
+    Address::from_word(keccak256(format!("onchain round {i}")))
+}
+
+fn update(i: usize) -> Vec<f32> {
+    (0..D)
+        .map(|j| ((i as u32 * 13 + j * 5) % 41) as f32 / 41.0 - 0.5)
+        .collect()
+}
+
+#[test]
+fn a_secure_round_through_the_contracts() {
+    let chain = EmbeddedChain::new();
+    let owner = chain.add_account(account(0));
+    let parts: Vec<Address> = (1..=10).map(|i| chain.add_account(account(i))).collect();
+    let evals: Vec<Address> = (100..106).map(|i| chain.add_account(account(i))).collect();
+    let (deployment, _) = deploy(&chain, owner, &DeployConfig::dev(account(999))).unwrap();
+    let din = Din::new(&chain, deployment);
+    fund_and_stake(&din, owner, &evals).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+
+    // The task: 10 participants in 2 subgroups of 5, 3 evaluators each.
+    let genesis = store.put(&vec![0u8; D as usize * 4]).unwrap();
+    din.approve(owner, deployment.manager, U256::from(1_000_000u64))
+        .unwrap();
+    let params = TaskParams {
+        token: deployment.token,
+        deposit: 1_000_000,
+        evaluatorFeeBps: 1_000,
+        rounds: 1,
+        subgroupSize: 5,
+        evaluatorsPerSubgroup: 3,
+        neighbours: 4,
+        threshold: 3,
+        stagePeriod: P as u32,
+        registrationEnd: chain.block().unwrap().timestamp + P,
+        gate: Address::ZERO,
+    };
+    let (task, _) = din.create_task(owner, &params, &genesis).unwrap();
+    for &p in &parts {
+        din.register(p, task, Bytes::new()).unwrap();
+    }
+    for &e in &evals {
+        din.join_as_evaluator(e, task).unwrap();
+    }
+    din.start_training(owner, task).unwrap();
+    chain.mine(1).unwrap();
+    din.draw_seed(owner, task).unwrap();
+    let views = subgroups(&din, task, D, &FixedPoint::default()).unwrap();
+    assert_eq!(views.len(), 2);
+    assert_eq!(views.iter().map(|v| v.members.len()).sum::<usize>(), 10);
+
+    // Participants: stage 0 and 1 from the chain's view of their subgroup.
+    let mut clients: BTreeMap<Address, (usize, ParticipantRound<'_, FsStore>)> = BTreeMap::new();
+    for v in &views {
+        for (i, &m) in v.members.iter().enumerate() {
+            let c = ParticipantRound::start(&store, v.params.clone(), i as u32).unwrap();
+            din.submit_message(m, task, 1, 0, c.advert()).unwrap();
+            clients.insert(m, (parts.iter().position(|p| *p == m).unwrap(), c));
+        }
+    }
+    for v in &views {
+        let adverts = messages(&din, task, 1, v).unwrap().adverts;
+        for m in &v.members {
+            let cid = clients.get_mut(m).unwrap().1.share_keys(&adverts).unwrap();
+            din.submit_message(*m, task, 1, 1, &cid).unwrap();
+        }
+    }
+    // Stage 2: everyone but one member of subgroup 0 masks its update.
+    let dropped = views[0].members[2];
+    let mut survivors_updates = Vec::new();
+    for v in &views {
+        let shares = messages(&din, task, 1, v).unwrap().shares;
+        for m in &v.members {
+            if *m == dropped {
+                continue;
+            }
+            let (k, c) = clients.get_mut(m).unwrap();
+            let u = update(*k);
+            let w = 10 + *k as u64;
+            let cid = c.mask(&u, w, &shares).unwrap();
+            din.submit_update(*m, task, 1, &cid).unwrap();
+            survivors_updates.push((u, w));
+        }
+    }
+    chain.advance_time(3 * P).unwrap();
+    for v in &views {
+        let alive = survivors(&din, task, 1, v).unwrap();
+        for m in &v.members {
+            if *m == dropped {
+                continue;
+            }
+            let cid = clients.get_mut(m).unwrap().1.unmask(&alive).unwrap();
+            din.submit_message(*m, task, 1, 3, &cid).unwrap();
+        }
+    }
+    chain.advance_time(P).unwrap();
+
+    // Evaluators: each rebuilds its subgroup from the chain; one liar.
+    let (_, eseed) = din.seeds(task).unwrap();
+    let mut liar = None;
+    for (k, &e) in evals.iter().enumerate() {
+        let (j, slot) =
+            Din::<EmbeddedChain>::evaluator_slot(k as u64, evals.len() as u64, 3, eseed).unwrap();
+        let Some(v) = views.get(j as usize) else {
+            continue;
+        };
+        let (_, cid) = aggregate(&store, &v.params, &messages(&din, task, 1, v).unwrap()).unwrap();
+        let cid = if j == 1 && slot == 0 {
+            liar = Some(e);
+            cid_of(b"a convenient aggregate")
+        } else {
+            cid
+        };
+        din.submit_aggregate(e, task, 1, j, &cid).unwrap();
+    }
+    chain.advance_time(P).unwrap();
+    for v in &views {
+        let (voters, hashes) = finalize_hints(&din, task, 1, v.subgroup, 3).unwrap();
+        din.finalize_subgroup(owner, task, v.subgroup, voters, hashes)
+            .unwrap();
+    }
+    let liar = liar.unwrap();
+    assert_eq!(
+        din.stake_of(liar).unwrap(),
+        U256::from(50u64) * U256::from(10u64).pow(U256::from(18u64))
+    );
+
+    // The Owner combines the accepted aggregates and publishes the global model.
+    let accepted: Vec<SubgroupAggregate> = views
+        .iter()
+        .map(|v| {
+            let cid = accepted_aggregate(&din, task, 1, v.subgroup)
+                .unwrap()
+                .expect("accepted");
+            fetch(&store, &cid).unwrap()
+        })
+        .collect();
+    assert_eq!(accepted[0].sum.dropped, vec![2]);
+    let (global, weight) = combine(&accepted, &FixedPoint::default()).unwrap();
+    let total: u64 = survivors_updates.iter().map(|(_, w)| w).sum();
+    assert_eq!(weight, total);
+    for j in 0..D as usize {
+        let want = survivors_updates
+            .iter()
+            .map(|(u, w)| f64::from(u[j]) * *w as f64)
+            .sum::<f64>()
+            / total as f64;
+        assert!((f64::from(global[j]) - want).abs() < 1e-3);
+    }
+    let model_bytes: Vec<u8> = global.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let model = store.put(&model_bytes).unwrap();
+    din.publish_model(owner, task, 1, &model).unwrap();
+
+    // A verifier: from the chain and the store only.
+    let mut again = Vec::new();
+    for v in &views {
+        let msgs = messages(&din, task, 1, v).unwrap();
+        let claimed = accepted_aggregate(&din, task, 1, v.subgroup)
+            .unwrap()
+            .unwrap();
+        again.push(verify_subgroup(&store, &v.params, &msgs, &claimed).unwrap());
+    }
+    let (recomputed, _) = combine(&again, &FixedPoint::default()).unwrap();
+    let bytes: Vec<u8> = recomputed.iter().flat_map(|x| x.to_le_bytes()).collect();
+    assert_eq!(
+        Some(cid_of(&bytes)),
+        din.model(task, 1).unwrap(),
+        "the published model is the recomputed one"
+    );
+}
