@@ -198,8 +198,14 @@ pub fn unflatten_checked<B: Backend, M: Module<B>>(
 /// # Errors
 /// As [`flatten`].
 pub fn to_bytes<B: Backend, M: Module<B>>(module: &M) -> Result<Vec<u8>> {
-    use din_core::encoding::{Canonical, Writer};
     let (values, manifest) = flatten(module)?;
+    Ok(encode_model(&manifest, &values))
+}
+
+/// [`to_bytes`]'s format from a manifest and a flat vector, without a module (e.g. a
+/// global model computed by aggregation).
+pub fn encode_model(manifest: &ParamManifest, values: &[f32]) -> Vec<u8> {
+    use din_core::encoding::{Canonical, Writer};
     let mut w = Writer::new();
     w.raw(MODEL_MAGIC);
     w.u8(MODEL_FORMAT_VERSION);
@@ -210,7 +216,54 @@ pub fn to_bytes<B: Backend, M: Module<B>>(module: &M) -> Result<Vec<u8>> {
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    Ok(out)
+    out
+}
+
+/// The manifest and flat vector of [`to_bytes`]'s format, without a module.
+///
+/// # Errors
+/// [`Error::Core`] for malformed or truncated bytes, [`Error::ParameterMismatch`] for a
+/// bad magic, version, or a count that disagrees with the manifest or the bytes.
+pub fn decode_model(bytes: &[u8]) -> Result<(ParamManifest, Vec<f32>)> {
+    use din_core::encoding::{Canonical, Reader};
+    let mut r = Reader::new(bytes);
+    if r.take(4, "model magic")? != MODEL_MAGIC {
+        return Err(Error::ParameterMismatch(
+            "not a din model (bad magic)".into(),
+        ));
+    }
+    let version = r.u8("model format version")?;
+    if version != MODEL_FORMAT_VERSION {
+        return Err(Error::ParameterMismatch(format!(
+            "model format version {version}, this build reads {MODEL_FORMAT_VERSION}"
+        )));
+    }
+    let manifest = ParamManifest::decode(&mut r)?;
+    let count = r.u64("value count")?;
+    let expected = manifest.num_elements()?;
+    if count != expected {
+        return Err(Error::ParameterMismatch(format!(
+            "{count} values for a manifest of {expected}"
+        )));
+    }
+    let data = r.take(
+        usize::try_from(count.saturating_mul(4)).unwrap_or(usize::MAX),
+        "model values",
+    )?;
+    if r.remaining() != 0 {
+        return Err(Error::ParameterMismatch(
+            "bytes after the model values".into(),
+        ));
+    }
+    let values = data
+        .chunks_exact(4)
+        .map(|c| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(c);
+            f32::from_le_bytes(b)
+        })
+        .collect();
+    Ok((manifest, values))
 }
 
 /// Reads [`to_bytes`]'s format into `module`, checking names and shapes.

@@ -67,6 +67,14 @@ fn flatten_unflatten_round_trips_exactly() {
         let c: Net<TestBackend> = Net::new(&arch, &shape, 10, &device()).unwrap();
         let c = params::from_bytes(c, &bytes).unwrap();
         assert_eq!(params::flatten(&c).unwrap().0, values);
+        // Without a module: the same manifest and values, and the same bytes back.
+        let (m2, v2) = params::decode_model(&bytes).unwrap();
+        assert_eq!((m2.clone(), v2.clone()), (manifest.clone(), values.clone()));
+        assert_eq!(params::encode_model(&m2, &v2), bytes);
+        assert!(params::decode_model(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(params::decode_model(&longer).is_err());
     }
 }
 

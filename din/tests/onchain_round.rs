@@ -17,7 +17,7 @@ use din::round::fetch;
 use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
-use din::round::verify::verify_subgroup;
+use din::round::verify::verify_round;
 use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
@@ -52,7 +52,20 @@ fn a_secure_round_through_the_contracts() {
     let store = FsStore::open(dir.path()).unwrap();
 
     // The task: 10 participants in 2 subgroups of 5, 3 evaluators each.
-    let genesis = store.put(&vec![0u8; D as usize * 4]).unwrap();
+    let manifest = din_core::ParamManifest::new(
+        din_core::DType::F32,
+        vec![din_core::ParamSpec {
+            name: "w".into(),
+            shape: vec![u64::from(D)],
+        }],
+    )
+    .unwrap();
+    let genesis = store
+        .put(&din_fl::params::encode_model(
+            &manifest,
+            &vec![0.0; D as usize],
+        ))
+        .unwrap();
     din.approve(owner, deployment.manager, U256::from(1_000_000u64))
         .unwrap();
     let params = TaskParams {
@@ -78,7 +91,7 @@ fn a_secure_round_through_the_contracts() {
     din.start_training(owner, task).unwrap();
     chain.mine(1).unwrap();
     din.draw_seed(owner, task).unwrap();
-    let views = subgroups(&din, task, D, &FixedPoint::default()).unwrap();
+    let views = subgroups(&din, task, 1, D, &FixedPoint::default()).unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views.iter().map(|v| v.members.len()).sum::<usize>(), 10);
 
@@ -180,24 +193,32 @@ fn a_secure_round_through_the_contracts() {
             / total as f64;
         assert!((f64::from(global[j]) - want).abs() < 1e-3);
     }
-    let model_bytes: Vec<u8> = global.iter().flat_map(|x| x.to_le_bytes()).collect();
-    let model = store.put(&model_bytes).unwrap();
+    let honest = cid_of(&din_fl::params::encode_model(&manifest, &global));
+    // This owner lies: it publishes a model nudged away from the aggregate.
+    let mut fake = global.clone();
+    fake[0] += 0.25;
+    let model = store
+        .put(&din_fl::params::encode_model(&manifest, &fake))
+        .unwrap();
     din.publish_model(owner, task, 1, &model).unwrap();
 
-    // A verifier: from the chain and the store only.
-    let mut again = Vec::new();
-    for v in &views {
-        let msgs = messages(&din, task, 1, v).unwrap();
-        let claimed = accepted_aggregate(&din, task, 1, v.subgroup)
-            .unwrap()
-            .unwrap();
-        again.push(verify_subgroup(&store, &v.params, &msgs, &claimed).unwrap());
-    }
-    let (recomputed, _) = combine(&again, &FixedPoint::default()).unwrap();
-    let bytes: Vec<u8> = recomputed.iter().flat_map(|x| x.to_le_bytes()).collect();
-    assert_eq!(
-        Some(cid_of(&bytes)),
-        din.model(task, 1).unwrap(),
-        "the published model is the recomputed one"
+    // A verifier, from the chain and the store only: every subgroup checks out, the
+    // recomputed model is the honest one, and the published one is caught.
+    let report = verify_round(&din, &store, task, 1, &FixedPoint::default()).unwrap();
+    assert_eq!(report.subgroups.len(), 2);
+    assert!(
+        report
+            .subgroups
+            .iter()
+            .all(|s| s.verified && s.accepted.is_some()),
+        "{report:?}"
     );
+    assert_eq!(report.recomputed, Some(honest));
+    assert_eq!(report.published, Some(model));
+    assert!(!report.ok(), "the owner's made-up model must not pass");
+    let had_it_been_honest = din::round::verify::RoundReport {
+        published: Some(honest),
+        ..report
+    };
+    assert!(had_it_been_honest.ok());
 }

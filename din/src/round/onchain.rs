@@ -5,11 +5,12 @@
 //! events) and din-core's assignment, so every role (and any verifier) derives the same
 //! views without talking to the others.
 
-use din_chain::alloy::primitives::{Address, keccak256};
+use din_chain::alloy::primitives::{Address, B256, keccak256};
 use din_chain::bindings::DinTaskManager;
 use din_chain::client::cid_from_bytes;
 use din_chain::scripted::{members_by_position, subgroup_range};
 use din_chain::{Chain, Din};
+use din_core::assignment::{PARTICIPANT_DOMAIN, derive_seed};
 use din_core::secagg::{FixedPoint, SecAggParams};
 use din_core::{Digest32, Round, SubgroupId, TaskId};
 
@@ -34,35 +35,49 @@ impl SubgroupView {
     }
 }
 
-/// The subgroups of `task`'s current round (its seed must be drawn), for updates of
-/// `vector_len` values encoded with `fixed_point` (its `max_clients` is set per subgroup).
+/// The round seed drawn for `round` of `task` (from its `SeedDrawn` event), if drawn.
+///
+/// # Errors
+/// Chain errors.
+pub fn round_seed<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    round: u16,
+) -> Result<Option<[u8; 32]>> {
+    Ok(din
+        .events::<DinTaskManager::SeedDrawn>()?
+        .into_iter()
+        .find(|e| e.taskId == task && e.round == round)
+        .map(|e| e.seed.0))
+}
+
+/// The subgroups of `round` of `task` (its seed must be drawn), for updates of
+/// `vector_len` values encoded with `fixed_point` (its `max_clients` is set per
+/// subgroup). Works for past rounds too: the seed comes from the round's `SeedDrawn`
+/// event.
 ///
 /// The neighbour graph's seed is `keccak256(participant seed || subgroup as u32 BE)`.
 ///
 /// # Errors
-/// Chain errors; [`Error::Inconsistent`] before the seed is drawn.
+/// Chain errors; [`Error::Inconsistent`] before the round's seed is drawn.
 pub fn subgroups<C: Chain + ?Sized>(
     din: &Din<'_, C>,
     task: u64,
+    round: u16,
     vector_len: u32,
     fixed_point: &FixedPoint,
 ) -> Result<Vec<SubgroupView>> {
+    let seed = round_seed(din, task, round)?.ok_or_else(|| Error::Inconsistent {
+        what: "round",
+        reason: format!("the seed of round {round} of task {task} is not drawn"),
+    })?;
+    let pseed = derive_seed(&Digest32(seed), PARTICIPANT_DOMAIN);
     let state = din.round_state(task)?;
-    if state.roundStart == 0 {
-        return Err(Error::Inconsistent {
-            what: "round",
-            reason: format!(
-                "the seed of round {} of task {task} is not drawn yet",
-                state.round
-            ),
-        });
-    }
     let config = din.task(task)?;
-    let (pseed, _) = din.seeds(task)?;
     let participants = din.participants_of(task)?;
     let n = participants.len() as u64;
     let g = state.numSubgroups;
-    let by_position = members_by_position(n, pseed)?;
+    let by_position = members_by_position(n, B256::from(pseed.0))?;
     let mut views = Vec::new();
     for j in 0..g {
         let (first, size) = subgroup_range(j, n, g);
@@ -72,14 +87,14 @@ pub fn subgroups<C: Chain + ?Sized>(
             .iter()
             .filter_map(|&idx| participants.get(idx as usize).copied())
             .collect();
-        let mut seed_input = pseed.to_vec();
+        let mut seed_input = pseed.0.to_vec();
         seed_input.extend_from_slice(&j.to_be_bytes());
         let clients = members.len() as u32;
         views.push(SubgroupView {
             subgroup: j,
             params: SecAggParams {
                 task: TaskId(task),
-                round: Round(u32::from(state.round)),
+                round: Round(u32::from(round)),
                 subgroup: SubgroupId(j),
                 clients,
                 neighbours: u32::from(config.neighbours),

@@ -33,3 +33,106 @@ pub fn verify_subgroup<S: Store + ?Sized>(
     }
     Ok(agg)
 }
+
+/// What [`verify_round`] found for one subgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubgroupCheck {
+    /// The subgroup.
+    pub subgroup: u32,
+    /// The accepted aggregate's CID (`None`: the subgroup failed this round).
+    pub accepted: Option<Cid>,
+    /// Whether the accepted aggregate equals the one recomputed from the messages.
+    pub verified: bool,
+    /// Why not, when it is not.
+    pub problem: Option<String>,
+}
+
+/// What [`verify_round`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundReport {
+    /// The task.
+    pub task: u64,
+    /// The round.
+    pub round: u16,
+    /// One entry per subgroup.
+    pub subgroups: Vec<SubgroupCheck>,
+    /// The global model the Owner published for the round.
+    pub published: Option<Cid>,
+    /// The global model recomputed from the accepted aggregates (din-fl's model file of
+    /// the combined parameters, with the genesis model's manifest).
+    pub recomputed: Option<Cid>,
+}
+
+impl RoundReport {
+    /// Every subgroup verified and the published model is the recomputed one.
+    pub fn ok(&self) -> bool {
+        self.subgroups
+            .iter()
+            .all(|s| s.accepted.is_none() || s.verified)
+            && self.published.is_some()
+            && self.published == self.recomputed
+    }
+}
+
+/// Fetches everything about `round` of `task` from the chain and the store,
+/// recomputes every accepted subgroup aggregate from its messages and the global model
+/// from them (Participants send their full parameters; the global model is the
+/// weight-weighted mean, written as a din-fl model file with the genesis model's
+/// manifest), and compares with the CIDs on-chain.
+///
+/// # Errors
+/// Chain, storage and decoding errors that prevent checking at all (a mismatch is a
+/// finding in the report, not an error).
+pub fn verify_round<C: din_chain::Chain + ?Sized, S: Store + ?Sized>(
+    din: &din_chain::Din<'_, C>,
+    store: &S,
+    task: u64,
+    round: u16,
+    fixed_point: &din_core::secagg::FixedPoint,
+) -> Result<RoundReport> {
+    use super::onchain::{accepted_aggregate, messages, subgroups};
+    let genesis = din.model(task, 0)?.ok_or_else(|| Error::Inconsistent {
+        what: "task",
+        reason: format!("task {task} has no genesis model"),
+    })?;
+    let (manifest, values) = din_fl::params::decode_model(&store.get(&genesis)?)?;
+    let vector_len = u32::try_from(values.len()).map_err(|_| Error::Inconsistent {
+        what: "genesis model",
+        reason: "too many parameters".into(),
+    })?;
+    let mut checks = Vec::new();
+    let mut verified = Vec::new();
+    for view in subgroups(din, task, round, vector_len, fixed_point)? {
+        let accepted = accepted_aggregate(din, task, round, view.subgroup)?;
+        let mut check = SubgroupCheck {
+            subgroup: view.subgroup,
+            accepted,
+            verified: false,
+            problem: None,
+        };
+        if let Some(cid) = &accepted {
+            let msgs = messages(din, task, round, &view)?;
+            match verify_subgroup(store, &view.params, &msgs, cid) {
+                Ok(agg) => {
+                    check.verified = true;
+                    verified.push(agg);
+                }
+                Err(e) => check.problem = Some(e.to_string()),
+            }
+        }
+        checks.push(check);
+    }
+    let recomputed = if verified.is_empty() {
+        None
+    } else {
+        let (global, _) = super::owner::combine(&verified, fixed_point)?;
+        Some(cid_of(&din_fl::params::encode_model(&manifest, &global)))
+    };
+    Ok(RoundReport {
+        task,
+        round,
+        subgroups: checks,
+        published: din.model(task, round)?,
+        recomputed,
+    })
+}
