@@ -258,6 +258,32 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         withdraw => EvaluatorRegistry.withdrawCall {}
     );
 
+    /// Evaluator: publishes its X25519 public key for sealed test-set keys.
+    ///
+    /// # Errors
+    /// The registry's named errors (a zero key); transport failures.
+    pub fn set_encryption_key(&self, from: Address, key: [u8; 32]) -> Result<Receipt> {
+        self.send(
+            from,
+            self.deployment.registry,
+            EvaluatorRegistry::setEncryptionKeyCall {
+                key: B256::from(key),
+            },
+        )
+    }
+
+    /// The X25519 public key `who` published (`None` if none).
+    ///
+    /// # Errors
+    /// Transport failures.
+    pub fn encryption_key(&self, who: Address) -> Result<Option<[u8; 32]>> {
+        let k = self.view(
+            self.deployment.registry,
+            EvaluatorRegistry::encryptionKeyOfCall { evaluator: who },
+        )?;
+        Ok((k != B256::ZERO).then_some(k.0))
+    }
+
     /// Stake of `who` in the registry.
     ///
     /// # Errors

@@ -500,6 +500,11 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
     let din = env.din();
     let e = env.accounts[5];
     env.expect_revert(din.stake(e, U256::ZERO), "ZeroAmount");
+    // Evaluators publish their X25519 key for sealed test sets.
+    assert_eq!(din.encryption_key(e).must(), None);
+    env.expect_revert(din.set_encryption_key(e, [0; 32]), "InvalidParameter");
+    din.set_encryption_key(e, [7; 32]).must();
+    assert_eq!(din.encryption_key(e).must(), Some([7; 32]));
     env.expect_revert(din.request_unstake(e), "ZeroAmount");
     env.expect_revert(din.withdraw(e), "NoExitRequested");
     din.transfer(env.owner, e, Env::din_units(500)).must();

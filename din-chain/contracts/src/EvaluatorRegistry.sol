@@ -37,6 +37,8 @@ contract EvaluatorRegistry is ReentrancyGuard {
 
     /// Evaluator records by account.
     mapping(address => Evaluator) public evaluators;
+    /// Each evaluator's X25519 public key for receiving sealed test-set keys (paper §5.2).
+    mapping(address => bytes32) internal encryptionKeys;
 
     error ZeroAmount();
     error NotDeployer(address caller);
@@ -57,6 +59,7 @@ contract EvaluatorRegistry is ReentrancyGuard {
     event Locked(address indexed evaluator, uint32 locks);
     event Unlocked(address indexed evaluator, uint32 locks);
     event Slashed(address indexed evaluator, uint256 amount, uint64 indexed taskId);
+    event EncryptionKeySet(address indexed evaluator, bytes32 key);
 
     constructor(IERC20 token_, uint256 minStake_, uint256 slashPenalty_, uint64 unstakeDelay_, address treasury_) {
         if (address(token_) == address(0)) revert InvalidParameter("token");
@@ -114,6 +117,18 @@ contract EvaluatorRegistry is ReentrancyGuard {
         e.unstakeAt = 0;
         token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
+    }
+
+    /// Publishes the caller's X25519 public key, to which Model Owners wrap test-set keys.
+    function setEncryptionKey(bytes32 key) external {
+        if (key == bytes32(0)) revert InvalidParameter("key");
+        encryptionKeys[msg.sender] = key;
+        emit EncryptionKeySet(msg.sender, key);
+    }
+
+    /// The X25519 public key `evaluator` published (zero if none).
+    function encryptionKeyOf(address evaluator) external view returns (bytes32) {
+        return encryptionKeys[evaluator];
     }
 
     /// The stake of `evaluator`.
