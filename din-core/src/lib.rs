@@ -18,5 +18,5 @@ pub mod types;
 pub use cid::Cid;
 pub use encoding::{Canonical, Message};
 pub use error::{Error, Result};
-pub use store::{FsStore, Store};
+pub use store::{FsStore, MemStore, Store};
 pub use types::*;

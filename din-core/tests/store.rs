@@ -283,3 +283,35 @@ fn car_headers_other_than_v1_are_rejected() {
         );
     }
 }
+
+#[test]
+fn memory_store_behaves_like_the_disk_store() {
+    use din_core::{MemStore, Store};
+    let mem = MemStore::new();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = din_core::FsStore::open(dir.path()).unwrap();
+    for data in [
+        Vec::new(),
+        b"hello din\n".to_vec(),
+        (0..1_000_000u32).map(|i| (i % 251) as u8).collect(),
+    ] {
+        let c = mem.put(&data).unwrap();
+        assert_eq!(c, disk.put(&data).unwrap());
+        assert_eq!(c, din_core::content::cid_of(&data));
+        assert!(mem.has(&c).unwrap());
+        assert_eq!(mem.get(&c).unwrap(), data);
+    }
+    let c = din_core::content::cid_of(b"hello din\n");
+    mem.remove(&c).unwrap();
+    assert!(!mem.has(&c).unwrap());
+    assert!(matches!(
+        mem.remove(&c),
+        Err(din_core::Error::BlockNotFound { .. })
+    ));
+    let missing = din_core::content::cid_of(b"not here");
+    assert!(matches!(
+        mem.get(&missing),
+        Err(din_core::Error::BlockNotFound { .. })
+    ));
+    assert!(mem.block_count() >= 5);
+}

@@ -131,6 +131,11 @@ fn a_round_on_the_local_store() {
 }
 
 #[test]
+fn a_round_in_memory() {
+    full_round(&din_core::MemStore::new());
+}
+
+#[test]
 fn a_round_on_an_ipfs_node() {
     let node = JsIpfs::spawn().expect("js-ipfs (npm ci in tests/js-ipfs)");
     let store = IpfsStore::new(node.api());

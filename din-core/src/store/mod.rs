@@ -20,8 +20,10 @@
 //! ```
 
 mod fs;
+mod mem;
 
 pub use fs::{DEFAULT_GET_LIMIT, FsStore};
+pub use mem::MemStore;
 
 use cid::Cid;
 
