@@ -424,6 +424,21 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         )
     }
 
+    /// Participant, after the last round: publishes its sealed contribution by CID.
+    ///
+    /// # Errors
+    /// The contract's named errors; transport failures.
+    pub fn submit_contribution(&self, from: Address, task: u64, cid: &Cid) -> Result<Receipt> {
+        self.send(
+            from,
+            self.deployment.manager,
+            DinTaskManager::submitContributionCall {
+                taskId: task,
+                cid: cid_bytes(cid),
+            },
+        )
+    }
+
     /// Evaluator: submits its aggregate of `subgroup` for `round`.
     ///
     /// # Errors
@@ -672,14 +687,15 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         )
     }
 
-    /// The contract's own `shuffled_index` (din-core's algorithm, run on-chain).
+    /// din-core's `shuffled_index` run by the contracts' own code (exposed by the
+    /// registry: the task manager is at the contract size limit).
     ///
     /// # Errors
     /// Transport failures; [`Error::Revert`] for an out-of-range index or count.
     pub fn shuffled_index(&self, index: u64, count: u64, seed: B256) -> Result<u64> {
         let r = self.view(
-            self.deployment.manager,
-            DinTaskManager::shuffledIndexCall {
+            self.deployment.registry,
+            EvaluatorRegistry::shuffledIndexCall {
                 index: U256::from(index),
                 count: U256::from(count),
                 seed,

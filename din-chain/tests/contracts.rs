@@ -378,7 +378,33 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         din.publish_model(owner, task, 2, &fake_cid("m1")),
         "WrongRound",
     );
+    env.expect_revert(
+        din.submit_contribution(p0, task, &fake_cid("c0")),
+        "WrongPhase",
+    );
     din.publish_model(owner, task, 1, &fake_cid("m1")).must();
+    // Contributions (sealed last models) between the last model and the test set.
+    din.submit_contribution(p0, task, &fake_cid("c0")).must();
+    env.expect_revert(
+        din.submit_contribution(p0, task, &fake_cid("c0")),
+        "AlreadySubmitted",
+    );
+    env.expect_revert(
+        din.submit_contribution(a[30], task, &fake_cid("c")),
+        "NotParticipant",
+    );
+    let bad = DinTaskManager::submitContributionCall {
+        taskId: task,
+        cid: Bytes::from(vec![1u8; 36]),
+    };
+    env.expect_revert(
+        env.chain.send(&TxRequest::call(
+            p1,
+            env.deployment.manager,
+            bad.abi_encode(),
+        )),
+        "InvalidCid",
+    );
     assert_eq!(din.model(task, 1).must(), Some(fake_cid("m1")));
     assert_eq!(din.model(task, 0).must(), Some(fake_cid("g")));
 

@@ -120,6 +120,7 @@ contract DinTaskManager is ReentrancyGuard {
         bool claimed;
         uint32 rank; // order among participants who submitted an update (abandoned tasks)
         uint64 before; // sum of the medians recorded before this one (scored tasks)
+        bool contributed; // published its sealed contribution for scoring
     }
 
     /// An evaluator of a task: one storage slot.
@@ -497,6 +498,18 @@ contract DinTaskManager is ReentrancyGuard {
     /// Participant: records its masked model update of the current round by CID.
     function submitUpdate(uint64 taskId, uint16 round, bytes calldata cid) external {
         submitMessage(taskId, round, STAGE_MASKED_INPUT, cid);
+    }
+
+    /// Participant: after the last round, publishes its contribution (its last local
+    /// model, sealed to its Evaluators) by CID, before the test set is released.
+    function submitContribution(uint64 taskId, bytes calldata cid) external {
+        _checkCid(cid);
+        _state(taskId, Phase.AwaitingTestSet);
+        Participant storage rec = participants[taskId][msg.sender];
+        if (rec.index1 == 0) revert NotParticipant(taskId, msg.sender);
+        if (rec.contributed) revert AlreadySubmitted(taskId, SCORING, msg.sender);
+        rec.contributed = true;
+        emit Message(taskId, SCORING, msg.sender, 4, cid);
     }
 
     /// Evaluator: submits its aggregate of `subgroup` for the current round, by CID.
@@ -968,11 +981,5 @@ contract DinTaskManager is ReentrancyGuard {
     /// Joined evaluators, in joining order.
     function evaluatorsOf(uint64 taskId) external view returns (address[] memory) {
         return evaluatorList[taskId];
-    }
-
-    /// din-core's `shuffled_index`, exposed so clients can check the on-chain assignment.
-    function shuffledIndex(uint256 index, uint256 count, bytes32 seed) external pure returns (uint256) {
-        if (count == 0 || count > type(uint32).max || index >= count) revert InvalidParameter("count");
-        return DinAssignment.shuffledIndex(index, count, seed);
     }
 }

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
+import {DinAssignment} from "./DinAssignment.sol";
+
 /// @title Evaluator registry
 /// @notice Evaluators stake DIN tokens to be assignable (paper §3.4: staked nodes give
 /// Sybil resistance). A stake is locked while its evaluator serves a task; unstaking
@@ -129,6 +131,14 @@ contract EvaluatorRegistry is ReentrancyGuard {
     /// The X25519 public key `evaluator` published (zero if none).
     function encryptionKeyOf(address evaluator) external view returns (bytes32) {
         return encryptionKeys[evaluator];
+    }
+
+    /// din-core's `shuffled_index`, exactly as the task manager runs it on-chain, so
+    /// clients can check assignments (it lives here because the task manager is at the
+    /// contract size limit).
+    function shuffledIndex(uint256 index, uint256 count, bytes32 seed) external pure returns (uint256) {
+        if (count == 0 || count > type(uint32).max || index >= count) revert InvalidParameter("count");
+        return DinAssignment.shuffledIndex(index, count, seed);
     }
 
     /// The stake of `evaluator`.

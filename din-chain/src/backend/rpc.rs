@@ -18,6 +18,9 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use super::{BlockInfo, Chain, DevChain, LogEntry, LogFilter, Receipt, TxRequest};
 use crate::{Error, Result};
 
+/// Largest gas limit the backend sets on a transaction (Osaka's per-transaction cap).
+const GAS_CAP: u64 = 16_777_216;
+
 struct Inner {
     wallet: Option<EthereumWallet>,
     accounts: Vec<Address>,
@@ -165,16 +168,30 @@ impl Chain for RpcChain {
         let req = Self::request(tx);
         self.runtime.block_on(async move {
             p.call(req.clone()).await.map_err(rpc_error)?;
-            let pending = p.send_transaction(req).await.map_err(rpc_error)?;
+            // Headroom over the estimate: a transaction whose path depends on the block it
+            // lands in (a seed drawn or rescheduled, a deadline just passed) must not run
+            // out of gas because it was estimated one block earlier. Unused gas is not paid.
+            let estimate = p.estimate_gas(req.clone()).await.map_err(rpc_error)?;
+            let limit = estimate.saturating_add(estimate / 2).saturating_add(50_000);
+            let req = req.with_gas_limit(limit.min(GAS_CAP));
+            let pending = p.send_transaction(req.clone()).await.map_err(rpc_error)?;
             let r = pending
                 .get_receipt()
                 .await
                 .map_err(|e| Error::Rpc(format!("waiting for the receipt: {e}")))?;
             let block_number = r.block_number.unwrap_or_default();
             if !r.status() {
+                // Replay it on the state it ran on, for the revert reason.
+                let replay = p
+                    .call(req)
+                    .block(BlockNumberOrTag::Number(block_number.saturating_sub(1)).into())
+                    .await;
+                if let Err(e) = replay {
+                    return Err(rpc_error(e));
+                }
                 return Err(Error::Halt(format!(
-                    "transaction {} failed on-chain after a successful dry run",
-                    r.transaction_hash
+                    "transaction {} failed on-chain after a successful dry run (gas used {})",
+                    r.transaction_hash, r.gas_used
                 )));
             }
             let logs = r
