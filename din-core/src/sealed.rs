@@ -289,3 +289,102 @@ impl Message for KeyBundle {
     const TAG: u8 = 0x07;
     const NAME: &'static str = "test-set key bundle";
 }
+
+/// A Participant's contribution for scoring (paper §5.2): its last local model sealed
+/// under a fresh data key, the key wrapped to each Evaluator of its subgroup. Stored by
+/// CID and recorded on-chain (`submitContribution`); only those Evaluators can open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedContribution {
+    /// The task.
+    pub task: TaskId,
+    /// The Participant whose model this is.
+    pub participant: Address,
+    /// The data key, wrapped to each Evaluator.
+    pub keys: Vec<WrappedKey>,
+    /// The model file, sealed ([`seal`]).
+    pub sealed: Vec<u8>,
+}
+
+impl SealedContribution {
+    /// Seals `model` (e.g. a din-fl model file) for the Evaluators `(address, X25519
+    /// public key)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a low-order Evaluator key.
+    pub fn seal(
+        task: TaskId,
+        participant: Address,
+        model: &[u8],
+        evaluators: &[(Address, [u8; 32])],
+    ) -> Result<Self> {
+        let key = DataKey::generate();
+        let keys = evaluators
+            .iter()
+            .map(|(a, pk)| wrap_key(task, &key, *a, pk))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            task,
+            participant,
+            keys,
+            sealed: seal(task, &key, model)?,
+        })
+    }
+
+    /// Opens the model as Evaluator `me` (address `evaluator`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when this Evaluator has no key here or authentication fails.
+    pub fn open(&self, evaluator: &Address, me: &EvaluatorKey) -> Result<Zeroizing<Vec<u8>>> {
+        let wrapped = self
+            .keys
+            .iter()
+            .find(|k| &k.evaluator == evaluator)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "sealed contribution",
+                    format!("no key for evaluator {evaluator}"),
+                )
+            })?;
+        let key = unwrap_key(self.task, wrapped, me)?;
+        open(self.task, &key, &self.sealed)
+    }
+}
+
+impl Canonical for SealedContribution {
+    fn encode(&self, w: &mut Writer) {
+        self.task.encode(w);
+        self.participant.encode(w);
+        w.list(&self.keys, |w, k| {
+            k.evaluator.encode(w);
+            w.raw(&k.ephemeral);
+            w.raw(&k.ciphertext);
+        });
+        w.bytes(&self.sealed);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        let task = TaskId::decode(r)?;
+        let participant = Address::decode(r)?;
+        let keys = r.list("wrapped keys", MAX_ITEMS, |r| {
+            Ok(WrappedKey {
+                evaluator: Address::decode(r)?,
+                ephemeral: r.array("ephemeral key")?,
+                ciphertext: r.array("wrapped key")?,
+            })
+        })?;
+        let sealed = r.bytes("sealed model", u32::MAX)?.to_vec();
+        Ok(Self {
+            task,
+            participant,
+            keys,
+            sealed,
+        })
+    }
+    fn size_hint(&self) -> usize {
+        128 + self.sealed.len() + self.keys.len() * 100
+    }
+}
+
+impl Message for SealedContribution {
+    const TAG: u8 = 0x08;
+    const NAME: &'static str = "sealed contribution";
+}

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use common::{read_json, vector_path};
 use din_core::assignment::SubgroupAssignment;
 use din_core::content::{self, DAG_PB, car::CarReader};
-use din_core::sealed::KeyBundle;
+use din_core::sealed::{KeyBundle, SealedContribution};
 use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, SubgroupAggregate, UnmaskShares};
 use din_core::{
     Error, FsStore, Message, ModelRef, ScoreCommitment, ScoreReveal, Store, TaskConfig,
@@ -65,6 +65,7 @@ fn canonical_decode_corpus() {
                 canonical::<UnmaskShares>(d),
                 canonical::<KeyBundle>(d),
                 canonical::<SubgroupAggregate>(d),
+                canonical::<SealedContribution>(d),
             ]
             .contains(&true)
         })

@@ -95,3 +95,37 @@ fn evaluator_keys_round_trip_through_their_bytes() {
     let again = EvaluatorKey::from_bytes(k.to_bytes());
     assert_eq!(k.public(), again.public());
 }
+
+#[test]
+fn contributions_open_only_for_the_participants_evaluators() {
+    use din_core::sealed::SealedContribution;
+    let task = TaskId(3);
+    let model = b"DINM model bytes".repeat(1000);
+    let keys: Vec<EvaluatorKey> = (0..3).map(|_| EvaluatorKey::generate()).collect();
+    let evaluators: Vec<(Address, [u8; 32])> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (addr(i as u8), k.public()))
+        .collect();
+    let c = SealedContribution::seal(task, addr(200), &model, &evaluators).unwrap();
+    let bytes = c.to_canonical_bytes();
+    let c = SealedContribution::from_canonical_bytes(&bytes).unwrap();
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(*c.open(&addr(i as u8), k).unwrap(), model);
+    }
+    assert!(
+        c.open(&addr(9), &keys[0]).is_err(),
+        "not one of its evaluators"
+    );
+    assert!(
+        c.open(&addr(0), &EvaluatorKey::generate()).is_err(),
+        "wrong key"
+    );
+    for n in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        assert!(SealedContribution::from_canonical_bytes(&bytes[..n]).is_err());
+    }
+    let mut tampered = c.clone();
+    let last = tampered.sealed.len() - 1;
+    tampered.sealed[last] ^= 1;
+    assert!(tampered.open(&addr(0), &keys[0]).is_err());
+}

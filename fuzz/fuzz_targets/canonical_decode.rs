@@ -4,7 +4,7 @@
 #![no_main]
 
 use din_core::assignment::SubgroupAssignment;
-use din_core::sealed::KeyBundle;
+use din_core::sealed::{KeyBundle, SealedContribution};
 use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, SubgroupAggregate, UnmaskShares};
 use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
 use libfuzzer_sys::fuzz_target;
@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
     check::<UnmaskShares>(data);
     check::<KeyBundle>(data);
     check::<SubgroupAggregate>(data);
+    check::<SealedContribution>(data);
     // The sealed test set's envelope: never panics on arbitrary bytes.
     let key = din_core::sealed::DataKey::generate();
     let _ = din_core::sealed::open(din_core::TaskId(1), &key, data);
