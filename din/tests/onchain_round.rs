@@ -18,11 +18,18 @@ use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
 use din::round::verify::verify_round;
+use din_chain::alloy::primitives::B256;
 use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
+use din_chain::bindings::DinTaskManager;
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
 use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
+use din_core::Message;
 use din_core::content::cid_of;
+use din_core::scoring::{SCORE_ONE, median_scores_fixed, score_batch_commitment};
+use din_core::sealed::{
+    DataKey, EvaluatorKey, KeyBundle, SealedContribution, open, seal, unwrap_key, wrap_key,
+};
 use din_core::secagg::{FixedPoint, SubgroupAggregate};
 use din_core::{FsStore, Store};
 
@@ -221,4 +228,172 @@ fn a_secure_round_through_the_contracts() {
         ..report
     };
     assert!(had_it_been_honest.ok());
+
+    // ---- Scoring on the sealed test set (paper §5.2).
+    // Evaluators publish their X25519 keys in the registry.
+    let ekeys: Vec<EvaluatorKey> = evals.iter().map(|_| EvaluatorKey::generate()).collect();
+    for (e, k) in evals.iter().zip(&ekeys) {
+        din.set_encryption_key(*e, k.public()).unwrap();
+    }
+    // Who scores whom: the final round's assignment (the liar was slashed and may not).
+    let mut scorers: BTreeMap<u32, Vec<(usize, Address, u32)>> = BTreeMap::new();
+    for (k, &e) in evals.iter().enumerate() {
+        let (j, slot) =
+            Din::<EmbeddedChain>::evaluator_slot(k as u64, evals.len() as u64, 3, eseed).unwrap();
+        if j < 2 {
+            scorers.entry(j).or_default().push((k, e, slot));
+        }
+    }
+    // Participants seal their last local model to their subgroup's evaluators.
+    for v in &views {
+        let keys: Vec<(din_core::Address, [u8; 32])> = scorers[&v.subgroup]
+            .iter()
+            .map(|(_, e, _)| {
+                (
+                    din_core::Address(e.0.0),
+                    din.encryption_key(*e).unwrap().unwrap(),
+                )
+            })
+            .collect();
+        for m in &v.members {
+            let k = parts.iter().position(|p| p == m).unwrap();
+            let file = din_fl::params::encode_model(&manifest, &update(k));
+            let c = SealedContribution::seal(
+                din_core::TaskId(task),
+                din_core::Address(m.0.0),
+                &file,
+                &keys,
+            )
+            .unwrap();
+            let cid = store.put(&c.to_canonical_bytes()).unwrap();
+            din.submit_contribution(*m, task, &cid).unwrap();
+        }
+    }
+    // The owner seals the test set and wraps its key to every assigned evaluator.
+    let test_set = b"the 2,000 held-out samples".repeat(100);
+    let data_key = DataKey::generate();
+    let sealed_test = store
+        .put(&seal(din_core::TaskId(task), &data_key, &test_set).unwrap())
+        .unwrap();
+    let bundle = KeyBundle {
+        task: din_core::TaskId(task),
+        keys: scorers
+            .values()
+            .flatten()
+            .map(|(_, e, _)| {
+                let pk = din.encryption_key(*e).unwrap().unwrap();
+                wrap_key(
+                    din_core::TaskId(task),
+                    &data_key,
+                    din_core::Address(e.0.0),
+                    &pk,
+                )
+                .unwrap()
+            })
+            .collect(),
+    };
+    let bundle_cid = store.put(&bundle.to_canonical_bytes()).unwrap();
+    din.release_test_set(owner, task, &sealed_test, &bundle_cid)
+        .unwrap();
+
+    // Evaluators: open the test set and their subgroup's contributions, score, commit.
+    let contributions: BTreeMap<Address, din_core::Cid> = din
+        .events::<DinTaskManager::Message>()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.taskId == task && e.stage == 4)
+        .map(|e| (e.sender, din_chain::client::cid_from_bytes(&e.cid).unwrap()))
+        .collect();
+    assert_eq!(contributions.len(), 10);
+    let mut reveals = Vec::new();
+    for v in &views {
+        for &(k, e, slot) in &scorers[&v.subgroup] {
+            if e == liar {
+                continue;
+            }
+            let me = din_core::Address(e.0.0);
+            let b: KeyBundle = fetch(&store, &bundle_cid).unwrap();
+            let dk = unwrap_key(
+                din_core::TaskId(task),
+                b.for_evaluator(&me).unwrap(),
+                &ekeys[k],
+            )
+            .unwrap();
+            assert_eq!(
+                *open(
+                    din_core::TaskId(task),
+                    &dk,
+                    &store.get(&sealed_test).unwrap()
+                )
+                .unwrap(),
+                test_set
+            );
+            let scores: Vec<u32> = v
+                .members
+                .iter()
+                .map(|m| {
+                    let c: SealedContribution = fetch(&store, &contributions[m]).unwrap();
+                    let (_, w) =
+                        din_fl::params::decode_model(&c.open(&me, &ekeys[k]).unwrap()).unwrap();
+                    // A stand-in metric on the model: closeness to the honest global model.
+                    let dist = w
+                        .iter()
+                        .zip(&global)
+                        .map(|(a, b)| f64::from((a - b).abs()))
+                        .sum::<f64>()
+                        / w.len() as f64;
+                    ((1.0 - dist.min(1.0)) * f64::from(SCORE_ONE)) as u32
+                })
+                .collect();
+            let salt = keccak256(format!("salt {k}"));
+            let c = score_batch_commitment(
+                din_core::TaskId(task),
+                &me,
+                v.subgroup,
+                &scores,
+                &din_core::Digest32(salt.0),
+            );
+            din.commit_scores(e, task, v.subgroup, B256::from(c.0))
+                .unwrap();
+            reveals.push((e, v.subgroup, slot, scores, salt));
+        }
+    }
+    chain.advance_time(P).unwrap();
+    for (e, j, slot, scores, salt) in &reveals {
+        din.reveal_scores(*e, task, *j, *slot, scores.clone(), *salt)
+            .unwrap();
+    }
+    chain.advance_time(P).unwrap();
+    for v in &views {
+        let rows: Vec<Vec<u32>> = reveals
+            .iter()
+            .filter(|r| r.1 == v.subgroup)
+            .map(|r| r.3.clone())
+            .collect();
+        let (medians, _) = median_scores_fixed(&rows).unwrap();
+        let members: Vec<u32> = v
+            .members
+            .iter()
+            .map(|m| parts.iter().position(|p| p == m).unwrap() as u32)
+            .collect();
+        din.finalize_scores(owner, task, v.subgroup, members, medians)
+            .unwrap();
+    }
+    din.settle(owner, task).unwrap();
+    let mut paid = U256::ZERO;
+    for &a in parts.iter().chain(&evals) {
+        paid += din.claimable(task, a).unwrap();
+    }
+    let refund = U256::from(din.task(task).unwrap().refundable);
+    assert_eq!(
+        paid + refund,
+        U256::from(1_000_000u64),
+        "every wei accounted for"
+    );
+    assert!(
+        parts
+            .iter()
+            .all(|p| !din.claimable(task, *p).unwrap().is_zero()),
+        "every contribution scored above zero"
+    );
 }
