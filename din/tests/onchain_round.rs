@@ -17,19 +17,16 @@ use din::round::fetch;
 use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
+use din::round::scoring;
 use din::round::verify::verify_round;
 use din_chain::alloy::primitives::B256;
 use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
-use din_chain::bindings::DinTaskManager;
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
 use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
-use din_core::Message;
 use din_core::content::cid_of;
 use din_core::scoring::{SCORE_ONE, median_scores_fixed, score_batch_commitment};
-use din_core::sealed::{
-    DataKey, EvaluatorKey, KeyBundle, SealedContribution, open, seal, unwrap_key, wrap_key,
-};
+use din_core::sealed::EvaluatorKey;
 use din_core::secagg::{FixedPoint, SubgroupAggregate};
 use din_core::{FsStore, Store};
 
@@ -246,64 +243,27 @@ fn a_secure_round_through_the_contracts() {
     }
     // Participants seal their last local model to their subgroup's evaluators.
     for v in &views {
-        let keys: Vec<(din_core::Address, [u8; 32])> = scorers[&v.subgroup]
-            .iter()
-            .map(|(_, e, _)| {
-                (
-                    din_core::Address(e.0.0),
-                    din.encryption_key(*e).unwrap().unwrap(),
-                )
-            })
-            .collect();
+        let assigned: Vec<Address> = scorers[&v.subgroup].iter().map(|(_, e, _)| *e).collect();
+        let keys = scoring::evaluator_keys(&din, &assigned).unwrap();
         for m in &v.members {
             let k = parts.iter().position(|p| p == m).unwrap();
             let file = din_fl::params::encode_model(&manifest, &update(k));
-            let c = SealedContribution::seal(
-                din_core::TaskId(task),
-                din_core::Address(m.0.0),
-                &file,
-                &keys,
-            )
-            .unwrap();
-            let cid = store.put(&c.to_canonical_bytes()).unwrap();
-            din.submit_contribution(*m, task, &cid).unwrap();
+            scoring::submit_contribution(&din, &store, task, *m, &file, &keys).unwrap();
         }
     }
     // The owner seals the test set and wraps its key to every assigned evaluator.
     let test_set = b"the 2,000 held-out samples".repeat(100);
-    let data_key = DataKey::generate();
-    let sealed_test = store
-        .put(&seal(din_core::TaskId(task), &data_key, &test_set).unwrap())
-        .unwrap();
-    let bundle = KeyBundle {
-        task: din_core::TaskId(task),
-        keys: scorers
-            .values()
-            .flatten()
-            .map(|(_, e, _)| {
-                let pk = din.encryption_key(*e).unwrap().unwrap();
-                wrap_key(
-                    din_core::TaskId(task),
-                    &data_key,
-                    din_core::Address(e.0.0),
-                    &pk,
-                )
-                .unwrap()
-            })
-            .collect(),
-    };
-    let bundle_cid = store.put(&bundle.to_canonical_bytes()).unwrap();
-    din.release_test_set(owner, task, &sealed_test, &bundle_cid)
-        .unwrap();
+    let all_assigned: Vec<Address> = scorers.values().flatten().map(|(_, e, _)| *e).collect();
+    let keys = scoring::evaluator_keys(&din, &all_assigned).unwrap();
+    scoring::release_test_set(&din, &store, owner, task, &test_set, &keys).unwrap();
+    assert!(matches!(
+        scoring::submit_contribution(&din, &store, task, parts[0], b"late", &keys),
+        Err(din::Error::Chain(_))
+    ));
 
     // Evaluators: open the test set and their subgroup's contributions, score, commit.
-    let contributions: BTreeMap<Address, din_core::Cid> = din
-        .events::<DinTaskManager::Message>()
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.taskId == task && e.stage == 4)
-        .map(|e| (e.sender, din_chain::client::cid_from_bytes(&e.cid).unwrap()))
-        .collect();
+    let (sealed_test, bundle_cid) = scoring::released_test_set(&din, task).unwrap();
+    let contributions = scoring::contributions(&din, task).unwrap();
     assert_eq!(contributions.len(), 10);
     let mut reveals = Vec::new();
     for v in &views {
@@ -311,30 +271,30 @@ fn a_secure_round_through_the_contracts() {
             if e == liar {
                 continue;
             }
-            let me = din_core::Address(e.0.0);
-            let b: KeyBundle = fetch(&store, &bundle_cid).unwrap();
-            let dk = unwrap_key(
-                din_core::TaskId(task),
-                b.for_evaluator(&me).unwrap(),
-                &ekeys[k],
-            )
-            .unwrap();
-            assert_eq!(
-                *open(
-                    din_core::TaskId(task),
-                    &dk,
-                    &store.get(&sealed_test).unwrap()
+            let opened =
+                scoring::open_test_set(&store, task, &sealed_test, &bundle_cid, &e, &ekeys[k])
+                    .unwrap();
+            assert_eq!(*opened, test_set);
+            // Another evaluator's key does not open it.
+            assert!(
+                scoring::open_test_set(
+                    &store,
+                    task,
+                    &sealed_test,
+                    &bundle_cid,
+                    &e,
+                    &EvaluatorKey::generate()
                 )
-                .unwrap(),
-                test_set
+                .is_err()
             );
+            let me = din_core::Address(e.0.0);
             let scores: Vec<u32> = v
                 .members
                 .iter()
                 .map(|m| {
-                    let c: SealedContribution = fetch(&store, &contributions[m]).unwrap();
-                    let (_, w) =
-                        din_fl::params::decode_model(&c.open(&me, &ekeys[k]).unwrap()).unwrap();
+                    let file = scoring::open_contribution(&store, &contributions[m], &e, &ekeys[k])
+                        .unwrap();
+                    let (_, w) = din_fl::params::decode_model(&file).unwrap();
                     // A stand-in metric on the model: closeness to the honest global model.
                     let dist = w
                         .iter()

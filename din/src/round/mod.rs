@@ -10,6 +10,7 @@
 //!   update, the sample-weighted mean of the subgroup means (steps 3f and 4).
 //! - [`onchain`]: the same round as the task manager records it (subgroup members and
 //!   parameters from the seeds, message CIDs from events, the accepted aggregates).
+//! - [`scoring`]: after the last round, sealed contributions and the sealed test set.
 //! - [`verify`]: anyone recomputes a subgroup aggregate from its messages and checks the
 //!   submitted CID (paper §5.1 step 3f, "participants can verify").
 
@@ -17,6 +18,7 @@ pub mod evaluator;
 pub mod onchain;
 pub mod owner;
 pub mod participant;
+pub mod scoring;
 pub mod verify;
 
 use din_core::{Cid, Message, Store};
