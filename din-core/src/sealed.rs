@@ -247,6 +247,21 @@ pub fn unwrap_key(task: TaskId, wrapped: &WrappedKey, me: &EvaluatorKey) -> Resu
     Ok(DataKey(bytes))
 }
 
+impl Canonical for WrappedKey {
+    fn encode(&self, w: &mut Writer) {
+        self.evaluator.encode(w);
+        w.raw(&self.ephemeral);
+        w.raw(&self.ciphertext);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            evaluator: Address::decode(r)?,
+            ephemeral: r.array("ephemeral key")?,
+            ciphertext: r.array("wrapped key")?,
+        })
+    }
+}
+
 /// The data key wrapped to every assigned Evaluator of a task: published by CID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyBundle {
@@ -266,21 +281,11 @@ impl KeyBundle {
 impl Canonical for KeyBundle {
     fn encode(&self, w: &mut Writer) {
         self.task.encode(w);
-        w.list(&self.keys, |w, k| {
-            k.evaluator.encode(w);
-            w.raw(&k.ephemeral);
-            w.raw(&k.ciphertext);
-        });
+        self.keys.encode(w);
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let task = TaskId::decode(r)?;
-        let keys = r.list("wrapped keys", MAX_ITEMS, |r| {
-            Ok(WrappedKey {
-                evaluator: Address::decode(r)?,
-                ephemeral: r.array("ephemeral key")?,
-                ciphertext: r.array("wrapped key")?,
-            })
-        })?;
+        let keys = r.list("wrapped keys", MAX_ITEMS, WrappedKey::decode)?;
         Ok(Self { task, keys })
     }
 }
@@ -354,23 +359,13 @@ impl Canonical for SealedContribution {
     fn encode(&self, w: &mut Writer) {
         self.task.encode(w);
         self.participant.encode(w);
-        w.list(&self.keys, |w, k| {
-            k.evaluator.encode(w);
-            w.raw(&k.ephemeral);
-            w.raw(&k.ciphertext);
-        });
+        self.keys.encode(w);
         w.bytes(&self.sealed);
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let task = TaskId::decode(r)?;
         let participant = Address::decode(r)?;
-        let keys = r.list("wrapped keys", MAX_ITEMS, |r| {
-            Ok(WrappedKey {
-                evaluator: Address::decode(r)?,
-                ephemeral: r.array("ephemeral key")?,
-                ciphertext: r.array("wrapped key")?,
-            })
-        })?;
+        let keys = r.list("wrapped keys", MAX_ITEMS, WrappedKey::decode)?;
         let sealed = r.bytes("sealed model", u32::MAX)?.to_vec();
         Ok(Self {
             task,

@@ -239,53 +239,6 @@ pub fn decode_model(bytes: &[u8]) -> Result<(ParamManifest, Vec<f32>)> {
         )));
     }
     let manifest = ParamManifest::decode(&mut r)?;
-    let count = r.u64("value count")?;
-    let expected = manifest.num_elements()?;
-    if count != expected {
-        return Err(Error::ParameterMismatch(format!(
-            "{count} values for a manifest of {expected}"
-        )));
-    }
-    let data = r.take(
-        usize::try_from(count.saturating_mul(4)).unwrap_or(usize::MAX),
-        "model values",
-    )?;
-    if r.remaining() != 0 {
-        return Err(Error::ParameterMismatch(
-            "bytes after the model values".into(),
-        ));
-    }
-    let values = data
-        .chunks_exact(4)
-        .map(|c| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(c);
-            f32::from_le_bytes(b)
-        })
-        .collect();
-    Ok((manifest, values))
-}
-
-/// Reads [`to_bytes`]'s format into `module`, checking names and shapes.
-///
-/// # Errors
-/// [`Error::Core`] for malformed or truncated bytes, [`Error::ParameterMismatch`] for
-/// parameters that do not fit `module`.
-pub fn from_bytes<B: Backend, M: Module<B>>(module: M, bytes: &[u8]) -> Result<M> {
-    use din_core::encoding::{Canonical, Reader};
-    let mut r = Reader::new(bytes);
-    if r.take(4, "model magic")? != MODEL_MAGIC {
-        return Err(Error::ParameterMismatch(
-            "not a din model (bad magic)".into(),
-        ));
-    }
-    let version = r.u8("model format version")?;
-    if version != MODEL_FORMAT_VERSION {
-        return Err(Error::ParameterMismatch(format!(
-            "model format version {version}, this build reads {MODEL_FORMAT_VERSION}"
-        )));
-    }
-    let manifest = ParamManifest::decode(&mut r)?;
     let count = r.u64("parameter count")?;
     let expected = manifest.num_elements()?;
     if count != expected {
@@ -300,9 +253,19 @@ pub fn from_bytes<B: Backend, M: Module<B>>(module: M, bytes: &[u8]) -> Result<M
         "parameter values",
     )?;
     r.finish("model")?;
-    let values: Vec<f32> = raw
+    let values = raw
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
         .collect();
+    Ok((manifest, values))
+}
+
+/// Reads [`to_bytes`]'s format into `module`, checking names and shapes.
+///
+/// # Errors
+/// [`Error::Core`] for malformed or truncated bytes, [`Error::ParameterMismatch`] for
+/// parameters that do not fit `module`.
+pub fn from_bytes<B: Backend, M: Module<B>>(module: M, bytes: &[u8]) -> Result<M> {
+    let (manifest, values) = decode_model(bytes)?;
     unflatten_checked(module, &values, &manifest)
 }

@@ -92,7 +92,7 @@ impl Canonical for SubgroupAggregate {
         self.task.encode(w);
         self.round.encode(w);
         self.subgroup.encode(w);
-        w.u8(self.sum.width.bits() as u8);
+        self.sum.width.encode(w);
         w.bytes(&self.sum.words);
         w.list(&self.sum.survivors, |w, s| w.u32(*s));
         w.list(&self.sum.dropped, |w, s| w.u32(*s));
@@ -102,16 +102,7 @@ impl Canonical for SubgroupAggregate {
         let task = TaskId::decode(r)?;
         let round = Round::decode(r)?;
         let subgroup = SubgroupId::decode(r)?;
-        let width = match r.u8("word width")? {
-            32 => Width::W32,
-            64 => Width::W64,
-            other => {
-                return Err(Error::invalid(
-                    "word width",
-                    format!("{other} bits (32 or 64)"),
-                ));
-            }
-        };
+        let width = Width::decode(r)?;
         let words = r.bytes("aggregate words", MAX_WORD_BYTES)?.to_vec();
         if words.is_empty() || words.len() % width.bytes() != 0 {
             return Err(Error::invalid(

@@ -54,6 +54,23 @@ impl Width {
     }
 }
 
+/// Encoded as one byte: the number of bits (32 or 64); any other byte is rejected.
+impl crate::encoding::Canonical for Width {
+    fn encode(&self, w: &mut crate::encoding::Writer) {
+        w.u8(self.bits() as u8);
+    }
+    fn decode(r: &mut crate::encoding::Reader<'_>) -> Result<Self> {
+        match r.u8("word width")? {
+            32 => Ok(Width::W32),
+            64 => Ok(Width::W64),
+            other => Err(Error::invalid(
+                "word width",
+                format!("{other} bits (32 or 64)"),
+            )),
+        }
+    }
+}
+
 /// How updates are clipped, scaled and weighted.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FixedPoint {

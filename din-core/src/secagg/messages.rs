@@ -193,7 +193,7 @@ pub struct MaskedInput {
 impl Canonical for MaskedInput {
     fn encode(&self, w: &mut Writer) {
         self.header.encode(w);
-        w.u8(self.width.bits() as u8);
+        self.width.encode(w);
         w.bytes(&self.words);
     }
     fn size_hint(&self) -> usize {
@@ -201,16 +201,7 @@ impl Canonical for MaskedInput {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let header = Header::decode(r)?;
-        let width = match r.u8("word width")? {
-            32 => Width::W32,
-            64 => Width::W64,
-            other => {
-                return Err(Error::invalid(
-                    "word width",
-                    format!("{other} bits (32 or 64)"),
-                ));
-            }
-        };
+        let width = Width::decode(r)?;
         Ok(Self {
             header,
             width,
