@@ -7,7 +7,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use crate::{Error, Result};
@@ -27,6 +28,28 @@ pub fn anvil_path() -> PathBuf {
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+}
+
+/// Reads a child's stdout on a thread and sends the first value `parse` finds in a line
+/// (a node's port, say), then keeps draining the pipe so the child never blocks on it.
+pub fn first_line_match<T: Send + 'static>(
+    stdout: ChildStdout,
+    parse: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            if sent {
+                continue;
+            }
+            if let Some(v) = parse(&line) {
+                let _ = tx.send(v);
+                sent = true;
+            }
+        }
+    });
+    rx
 }
 
 impl Anvil {
@@ -57,22 +80,9 @@ impl Anvil {
             let _ = child.kill();
             return Err(Error::Node("anvil has no stdout".into()));
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Forward the port once, then keep draining so anvil never blocks on a full pipe.
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-                if sent {
-                    continue;
-                }
-                if let Some(port) = line
-                    .strip_prefix("Listening on 127.0.0.1:")
-                    .and_then(|p| p.trim().parse::<u16>().ok())
-                {
-                    let _ = tx.send(port);
-                    sent = true;
-                }
-            }
+        let rx = first_line_match(stdout, |line| {
+            line.strip_prefix("Listening on 127.0.0.1:")
+                .and_then(|p| p.trim().parse::<u16>().ok())
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(port) => Ok(Self { child, port }),

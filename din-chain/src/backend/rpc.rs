@@ -1,7 +1,7 @@
 //! JSON-RPC to any Ethereum node, through alloy's provider, signing locally.
 //!
-//! Sending first replays the transaction with `eth_call`: a transaction that would revert
-//! is not sent and its revert data comes back as [`Error::Revert`], exactly as on the
+//! Sending first estimates the transaction's gas, which runs it: a transaction that would
+//! revert is not sent and its revert data comes back as [`Error::Revert`], exactly as on the
 //! embedded chain. The backend owns a single-threaded tokio runtime and blocks on it, so
 //! it must not be called from inside another async runtime's task.
 
@@ -167,7 +167,8 @@ impl Chain for RpcChain {
         let p = self.provider()?;
         let req = Self::request(tx);
         self.runtime.block_on(async move {
-            p.call(req.clone()).await.map_err(rpc_error)?;
+            // The gas estimate is the dry run: a transaction that would revert fails here
+            // with its revert data and is not sent.
             // Headroom over the estimate: a transaction whose path depends on the block it
             // lands in (a seed drawn or rescheduled, a deadline just passed) must not run
             // out of gas because it was estimated one block earlier. Unused gas is not paid.

@@ -5,7 +5,6 @@
 //! initializes a throw-away repository, binds every listener to a free loopback port,
 //! starts the daemon offline, and stops it (and removes the repository) when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -115,24 +114,12 @@ impl JsIpfs {
             let _ = child.kill();
             return Err(node_err("js-ipfs has no stdout"));
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-                if sent {
-                    continue;
-                }
-                // "HTTP API listening on /ip4/127.0.0.1/tcp/PORT/http"
-                let port = line
-                    .split("HTTP API listening on /ip4/127.0.0.1/tcp/")
-                    .nth(1)
-                    .and_then(|rest| rest.split('/').next())
-                    .and_then(|p| p.parse::<u16>().ok());
-                if let Some(port) = port {
-                    let _ = tx.send(port);
-                    sent = true;
-                }
-            }
+        // "HTTP API listening on /ip4/127.0.0.1/tcp/PORT/http"
+        let rx = din_chain::anvil::first_line_match(stdout, |line| {
+            line.split("HTTP API listening on /ip4/127.0.0.1/tcp/")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|p| p.parse::<u16>().ok())
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(port) => Ok(Self {
