@@ -1,2 +1,5 @@
 //! Holds din's user-facing examples; see `examples/*.rs` and the repository README.
-//! The library itself is empty: each example is one self-contained file.
+//! Each example is one self-contained file; the library holds only what several share:
+//! [`chart`], a small PNG chart writer.
+
+pub mod chart;

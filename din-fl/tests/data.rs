@@ -196,3 +196,36 @@ fn partitions_cover_every_sample_once() {
         Partition::Dirichlet(0.5)
     );
 }
+
+/// A data set survives its byte format, and every truncation or corruption of the bytes
+/// is a typed error, never a panic or a wrong data set.
+#[test]
+fn data_sets_round_trip_through_bytes_and_reject_bad_bytes() {
+    use din_fl::data::Dataset;
+    let d = Dataset::new(
+        (0..24).map(|v| v as f32 / 7.0).collect(),
+        vec![0, 2, 1, 2, 0, 1],
+        4,
+        3,
+        vec![2, 2],
+    )
+    .unwrap();
+    let bytes = d.to_bytes();
+    assert_eq!(Dataset::from_bytes(&bytes).unwrap(), d);
+    for cut in 0..bytes.len() {
+        assert!(Dataset::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Dataset::from_bytes(&longer).is_err());
+    let mut bad_label = bytes.clone();
+    let n = bad_label.len();
+    bad_label[n - 4] = 9;
+    assert!(matches!(
+        Dataset::from_bytes(&bad_label),
+        Err(Error::InvalidArgument(_))
+    ));
+    let mut huge = bytes;
+    huge[5..13].copy_from_slice(&u64::MAX.to_be_bytes());
+    assert!(Dataset::from_bytes(&huge).is_err());
+}

@@ -22,6 +22,23 @@ pub enum Error {
         /// Why it does not fit.
         reason: String,
     },
+    /// A role's persisted state cannot be read or written.
+    #[error("role state ({what}): {reason}")]
+    State {
+        /// Which part of the state.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A role cannot go on (e.g. an Evaluator without tokens to stake, a task that
+    /// does not exist).
+    #[error("{role}: {reason}")]
+    Role {
+        /// The role.
+        role: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The `din` crate's result type.

@@ -12,6 +12,8 @@ pub use din_core as core;
 pub use din_fl as fl;
 
 mod error;
+pub mod local;
+pub mod roles;
 pub mod round;
 pub mod store;
 

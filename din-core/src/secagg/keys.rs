@@ -21,6 +21,8 @@ pub const PAIRWISE_INFO: &[u8] = b"din/secagg/v1/pairwise-mask";
 pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v1/self-mask";
 /// HKDF info for a client's rounding seed.
 pub const ROUNDING_INFO: &[u8] = b"din/secagg/v1/rounding";
+/// HKDF info prefix of the per-round keys derived from a [`ClientSecret`].
+pub const ROUND_KEYS_INFO: &[u8] = b"din/secagg/v1/round-keys/";
 
 /// 32 fresh bytes from the operating system's CSPRNG (through `rand`'s thread RNG, a
 /// ChaCha12 generator seeded and reseeded from the OS).
@@ -119,5 +121,45 @@ impl SelfMaskSeed {
     /// The AES-CTR seed of the self mask, bound to the round context.
     pub(crate) fn mask_seed(&self, context: &[u8; 32]) -> Zeroizing<[u8; 32]> {
         hkdf32(context, &self.0, SELF_MASK_INFO)
+    }
+}
+
+/// A client's long-term secret from which its keys of every round are derived
+/// ([`crate::secagg::Participant::from_secret`]), so that a client process that
+/// crashes mid-round and restarts recovers the same keys and can finish the round.
+/// Keep it like a wallet key (the `din` roles store it in a 0600 file). Zeroized on
+/// drop; no `Clone`, `Debug` or serde.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct ClientSecret([u8; 32]);
+
+impl ClientSecret {
+    /// A fresh random secret from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self(*fresh_bytes())
+    }
+
+    /// The secret from its stored bytes.
+    pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Self {
+        Self(*bytes)
+    }
+
+    /// The secret's bytes, to store it.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0)
+    }
+
+    /// `HKDF-SHA256(salt = context, ikm = secret, info = ROUND_KEYS_INFO || label ||
+    /// index as u32 BE)`: a key for one purpose of client `index` in the round whose
+    /// context is `context`.
+    pub(crate) fn derive(
+        &self,
+        context: &[u8; 32],
+        index: u32,
+        label: &[u8],
+    ) -> Zeroizing<[u8; 32]> {
+        let mut info = ROUND_KEYS_INFO.to_vec();
+        info.extend_from_slice(label);
+        info.extend_from_slice(&index.to_be_bytes());
+        hkdf32(context, &self.0, &info)
     }
 }

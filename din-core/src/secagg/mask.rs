@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::fixed_point::Width;
-use super::keys::{PAIRWISE_INFO, ROUNDING_INFO, SHARE_KEY_INFO, SecretKey, SelfMaskSeed, hkdf32};
+use super::keys::{
+    ClientSecret, PAIRWISE_INFO, ROUNDING_INFO, SHARE_KEY_INFO, SecretKey, SelfMaskSeed, hkdf32,
+};
 use super::messages::{
     AdvertiseKeys, ENCRYPTED_SHARE_LEN, EncryptedShare, MaskedInput, RevealedShare, ShareKeys,
     Stage, UnmaskShares,
@@ -108,6 +110,51 @@ impl Participant {
     /// [`Error::SecAggParams`] / [`Error::FixedPoint`] for invalid parameters,
     /// [`Error::BadSender`] for an index outside the subgroup.
     pub fn new(params: SecAggParams, index: u32) -> Result<(Self, AdvertiseKeys)> {
+        Self::with_keys(
+            params,
+            index,
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SelfMaskSeed::generate(),
+        )
+    }
+
+    /// Joins the round as client `index` with keys and self-mask seed derived from
+    /// `secret` and the round's context (HKDF-SHA256, one label per key), instead of
+    /// fresh ones. The same secret in the same round gives the same client, so a
+    /// process that crashed can rebuild its state by replaying the round's published
+    /// messages; different rounds, subgroups or tasks give unrelated keys.
+    ///
+    /// Replaying [`Participant::share_keys`] draws new Shamir polynomials: publish only
+    /// the first [`ShareKeys`] of a round, never a second one.
+    ///
+    /// # Errors
+    /// As [`Participant::new`].
+    pub fn from_secret(
+        params: SecAggParams,
+        index: u32,
+        secret: &ClientSecret,
+    ) -> Result<(Self, AdvertiseKeys)> {
+        let context = params.context();
+        let cipher = secret.derive(&context, index, b"cipher");
+        let mask = secret.derive(&context, index, b"mask");
+        let seed = secret.derive(&context, index, b"self-mask");
+        Self::with_keys(
+            params,
+            index,
+            SecretKey::from_bytes(*cipher),
+            SecretKey::from_bytes(*mask),
+            SelfMaskSeed::from_bytes(*seed),
+        )
+    }
+
+    fn with_keys(
+        params: SecAggParams,
+        index: u32,
+        cipher_key: SecretKey,
+        mask_key: SecretKey,
+        self_seed: SelfMaskSeed,
+    ) -> Result<(Self, AdvertiseKeys)> {
         params.validate()?;
         if index >= params.clients {
             return Err(Error::BadSender {
@@ -121,9 +168,9 @@ impl Participant {
             params,
             index,
             stage: ParticipantStage::Advertised,
-            cipher_key: SecretKey::generate(),
-            mask_key: SecretKey::generate(),
-            self_seed: SelfMaskSeed::generate(),
+            cipher_key,
+            mask_key,
+            self_seed,
             cipher_publics: BTreeMap::new(),
             mask_publics: BTreeMap::new(),
             shared: Vec::new(),

@@ -55,6 +55,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use aggregate::{SubgroupAggregate, verify_aggregate};
 pub use fixed_point::{FixedPoint, Width};
+pub use keys::ClientSecret;
 pub use mask::{Participant, ParticipantStage};
 pub use messages::{AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, UnmaskShares};
 pub use params::{MAX_VECTOR_LEN, SecAggParams};

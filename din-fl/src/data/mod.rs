@@ -110,6 +110,90 @@ impl Dataset {
     }
 }
 
+/// Leading bytes of [`Dataset::to_bytes`]'s format.
+pub const DATASET_MAGIC: &[u8; 4] = b"DIND";
+/// Version of [`Dataset::to_bytes`]'s format.
+pub const DATASET_FORMAT_VERSION: u8 = 1;
+
+impl Dataset {
+    /// The data set as bytes: `"DIND"`, version, samples, features, classes (u64 BE),
+    /// the sample shape (a u32-counted list of u64), then the features (f32 LE,
+    /// row-major) and the labels (u32 LE). This is what a Model Owner seals as its test
+    /// set.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use din_core::encoding::Writer;
+        let mut w = Writer::with_capacity(64 + 4 * (self.features.len() + self.labels.len()));
+        w.raw(DATASET_MAGIC);
+        w.u8(DATASET_FORMAT_VERSION);
+        w.u64(self.labels.len() as u64);
+        w.u64(self.n_features as u64);
+        w.u64(self.n_classes as u64);
+        w.list(&self.sample_shape, |w, d| w.u64(*d as u64));
+        let mut out = w.into_bytes();
+        for v in &self.features {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for l in &self.labels {
+            out.extend_from_slice(&l.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Dataset::to_bytes`]'s format, every size checked before it is used.
+    ///
+    /// # Errors
+    /// [`Error::Core`] for truncated or trailing bytes; [`Error::InvalidArgument`] for a
+    /// bad magic or version, sizes that overflow or disagree, or labels out of range.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        use din_core::encoding::Reader;
+        let mut r = Reader::new(bytes);
+        if r.take(4, "data set magic")? != DATASET_MAGIC {
+            return Err(Error::InvalidArgument(
+                "not a din data set (bad magic)".into(),
+            ));
+        }
+        let version = r.u8("data set format version")?;
+        if version != DATASET_FORMAT_VERSION {
+            return Err(Error::InvalidArgument(format!(
+                "data set format version {version}, this build reads {DATASET_FORMAT_VERSION}"
+            )));
+        }
+        let size = |v: u64| {
+            usize::try_from(v)
+                .map_err(|_| Error::InvalidArgument(format!("size {v} does not fit in memory")))
+        };
+        let n = size(r.u64("samples")?)?;
+        let n_features = size(r.u64("features")?)?;
+        let n_classes = size(r.u64("classes")?)?;
+        let dims = r.u32("sample shape length")?;
+        if dims > 8 {
+            return Err(Error::InvalidArgument(format!(
+                "a sample of {dims} dimensions"
+            )));
+        }
+        let mut sample_shape = Vec::with_capacity(dims as usize);
+        for _ in 0..dims {
+            sample_shape.push(size(r.u64("sample shape")?)?);
+        }
+        let values = n
+            .checked_mul(n_features)
+            .and_then(|v| v.checked_mul(4))
+            .ok_or_else(|| Error::InvalidArgument("feature count overflows".into()))?;
+        let features = r
+            .take(values, "features")?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        let labels = r
+            .take(n.saturating_mul(4), "labels")?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        r.finish("data set")?;
+        Self::new(features, labels, n_features, n_classes, sample_shape)
+    }
+}
+
 /// A seeded permutation of `0..n`, checked so that `test_fraction` leaves both sides
 /// non-empty.
 pub(crate) fn split_order(n: usize, test_fraction: f64, seed: u64) -> Result<Vec<usize>> {

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use din_chain::alloy::primitives::Address;
+use din_chain::backend::Receipt;
 use din_chain::bindings::DinTaskManager;
 use din_chain::client::cid_from_bytes;
 use din_chain::{Chain, Din};
@@ -48,7 +49,7 @@ pub fn evaluator_keys<C: Chain + ?Sized>(
 }
 
 /// Participant: seals `model_file` to `evaluators` (address, X25519 key), stores it and
-/// records its CID on-chain. Returns the CID.
+/// records its CID on-chain. Returns the CID and the transaction's receipt.
 ///
 /// # Errors
 /// Storage, sealing and chain errors (the contract's, e.g. `WrongPhase`).
@@ -59,7 +60,7 @@ pub fn submit_contribution<C: Chain + ?Sized, S: Store + ?Sized>(
     participant: Address,
     model_file: &[u8],
     evaluators: &[(din_core::Address, [u8; 32])],
-) -> Result<Cid> {
+) -> Result<(Cid, Receipt)> {
     let sealed = SealedContribution::seal(
         TaskId(task),
         core_address(&participant),
@@ -67,12 +68,13 @@ pub fn submit_contribution<C: Chain + ?Sized, S: Store + ?Sized>(
         evaluators,
     )?;
     let cid = store.put(&sealed.to_canonical_bytes())?;
-    din.submit_contribution(participant, task, &cid)?;
-    Ok(cid)
+    let receipt = din.submit_contribution(participant, task, &cid)?;
+    Ok((cid, receipt))
 }
 
 /// Model Owner: seals `test_set` under a fresh key, wraps the key to `evaluators`,
-/// stores both and calls `releaseTestSet`. Returns (sealed test set CID, key bundle CID).
+/// stores both and calls `releaseTestSet`. Returns the sealed test set's CID, the key
+/// bundle's CID and the transaction's receipt.
 ///
 /// # Errors
 /// Storage, sealing and chain errors.
@@ -83,7 +85,7 @@ pub fn release_test_set<C: Chain + ?Sized, S: Store + ?Sized>(
     task: u64,
     test_set: &[u8],
     evaluators: &[(din_core::Address, [u8; 32])],
-) -> Result<(Cid, Cid)> {
+) -> Result<(Cid, Cid, Receipt)> {
     let key = DataKey::generate();
     let sealed = store.put(&seal(TaskId(task), &key, test_set)?)?;
     let bundle = KeyBundle {
@@ -94,8 +96,8 @@ pub fn release_test_set<C: Chain + ?Sized, S: Store + ?Sized>(
             .collect::<din_core::Result<Vec<_>>>()?,
     };
     let bundle = store.put(&bundle.to_canonical_bytes())?;
-    din.release_test_set(owner, task, &sealed, &bundle)?;
-    Ok((sealed, bundle))
+    let receipt = din.release_test_set(owner, task, &sealed, &bundle)?;
+    Ok((sealed, bundle, receipt))
 }
 
 /// The sealed test set and key bundle CIDs of `task`, from its `TestSetReleased` event.

@@ -1,0 +1,654 @@
+//! A whole DIN task in one process: the embedded EVM, a local store, and every role
+//! (one Model Owner, the Participants, the Evaluators) stepped in turn by a driver that
+//! moves the chain's clock to the next deadline whenever all of them wait. This is the
+//! quickstart's engine (`cargo run --release --example quickstart`) and what the Python
+//! package's `run_task` calls.
+//!
+//! The data is MNIST's 10k split from `../shared/data/mnist`: 80% cut IID among the
+//! Participants, 20% the Owner's test set, which only the assigned Evaluators can open
+//! after the last round. Faults can be injected: Participants who vanish after masking,
+//! Evaluators who lie about aggregates or scores, Participants who upload garbage.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use din_chain::alloy::primitives::{Address, U256, keccak256};
+use din_chain::bindings::DinTaskManager;
+use din_chain::client::TaskParams;
+use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
+use din_core::secagg::FixedPoint;
+use din_core::{MemStore, Store};
+use din_fl::backend::CpuAutodiff;
+use din_fl::burn::tensor::backend::Backend as _;
+use din_fl::data::Dataset;
+use din_fl::data::partition::{Partition, partition};
+use din_fl::{Architecture, Net, OptimizerKind, TrainConfig, params};
+use serde::Serialize;
+
+use crate::roles::evaluator::{EvaluatorFault, EvaluatorRole};
+use crate::roles::learning::{AccuracyScorer, Behaviour, FlTrainer, accuracy};
+use crate::roles::owner::{OwnerConfig, OwnerRole};
+use crate::roles::participant::{ParticipantFault, ParticipantRole};
+use crate::roles::{GasLog, StateDir, Step};
+use crate::round::verify::verify_round;
+use crate::{Error, Result};
+
+/// What to run (the quickstart's flags).
+#[derive(Debug, Clone)]
+pub struct TaskOptions {
+    /// Directory holding `mnist/` (default `../shared/data`).
+    pub data_dir: PathBuf,
+    /// Participants (30).
+    pub participants: usize,
+    /// Participants per subgroup (10).
+    pub subgroup_size: u16,
+    /// Evaluators per subgroup (3); the task has exactly enough Evaluators.
+    pub evaluators_per_subgroup: u8,
+    /// Training rounds (5).
+    pub rounds: u16,
+    /// Model: `logreg`, `mlp`, `mlp:W1,...` or `cnn` (`mlp`).
+    pub model: String,
+    /// Local epochs per round (5).
+    pub local_epochs: usize,
+    /// Learning rate (0.1, SGD with momentum 0.9).
+    pub lr: f64,
+    /// Batch size (32).
+    pub batch_size: usize,
+    /// SecAgg+ neighbours per client (`subgroup_size - 1`: the complete graph).
+    pub neighbours: Option<u16>,
+    /// SecAgg+ threshold (a strict majority of the neighbours).
+    pub threshold: Option<u16>,
+    /// Seed of the data split, the model and the fault choices (0).
+    pub seed: u64,
+    /// Reward deposit in DIN wei (1,000 DIN).
+    pub deposit: u128,
+    /// Evaluators' share of the deposit in basis points (1,000 = 10%).
+    pub evaluator_fee_bps: u16,
+    /// Participants who vanish after masking in round 2 (0).
+    pub drop: usize,
+    /// Evaluators who lie: the 1st, 3rd, ... about aggregates, the 2nd, 4th, ...
+    /// about scores (0). They are caught while every subgroup keeps an honest majority
+    /// of Evaluators (paper §6): with 3 per subgroup, two liars who land in the same
+    /// subgroup outvote the honest one (an aggregate liar is slashed and cannot score,
+    /// so a score liar beside it faces one honest scorer, and the lower median of two
+    /// is the liar's).
+    pub lying_evaluators: usize,
+    /// Participants who upload garbage: the 1st, 3rd, ... noise, the others models
+    /// trained on inverted labels (0).
+    pub garbage_updates: usize,
+    /// Where roles keep their state (a fresh temporary directory when `None`).
+    pub state_dir: Option<PathBuf>,
+    /// Crash drill: after every this many actions, one role (in turn a Participant, an
+    /// Evaluator, the Owner) is dropped mid-task and rebuilt from its state directory,
+    /// as a killed and restarted process would be (0: never).
+    pub restart_every: usize,
+}
+
+impl Default for TaskOptions {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("../shared/data"),
+            participants: 30,
+            subgroup_size: 10,
+            evaluators_per_subgroup: 3,
+            rounds: 5,
+            model: "mlp".into(),
+            local_epochs: 5,
+            lr: 0.1,
+            batch_size: 32,
+            neighbours: None,
+            threshold: None,
+            seed: 0,
+            deposit: 1_000 * 10u128.pow(18),
+            evaluator_fee_bps: 1_000,
+            drop: 0,
+            lying_evaluators: 0,
+            garbage_updates: 0,
+            state_dir: None,
+            restart_every: 0,
+        }
+    }
+}
+
+/// Where a running task is, for progress reports.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// The current round (0 before training).
+    pub round: u16,
+    /// Rounds in the task.
+    pub rounds: u16,
+    /// Local training steps done so far by all Participants.
+    pub trained_steps: usize,
+    /// Local training steps of the whole task.
+    pub total_steps: usize,
+    /// The last thing a role did (`"participant 3: round 1: shared keys"`).
+    pub last: String,
+}
+
+/// One Participant in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipantOutcome {
+    /// Its position in the options' order.
+    pub index: usize,
+    /// Its address.
+    pub address: String,
+    /// `honest`, `dropped`, `noise` or `inverted-labels`.
+    pub kind: String,
+    /// Its median score (fixed point, `2^20` = 1.0).
+    pub score: u32,
+    /// What it was paid (DIN wei).
+    pub reward_wei: String,
+}
+
+/// One Evaluator in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluatorOutcome {
+    /// Its position.
+    pub index: usize,
+    /// Its address.
+    pub address: String,
+    /// `honest`, `wrong-aggregates` or `wrong-scores`.
+    pub kind: String,
+    /// Whether it was slashed.
+    pub slashed: bool,
+    /// What it was paid (DIN wei).
+    pub reward_wei: String,
+}
+
+/// What a task ended with (the quickstart's `--json` object).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    /// Test accuracy of the last global model.
+    pub final_accuracy: f64,
+    /// Test accuracy of the global model after each round.
+    pub accuracy_per_round: Vec<f64>,
+    /// Training rounds.
+    pub rounds: u16,
+    /// Participants.
+    pub participants: usize,
+    /// Evaluators.
+    pub evaluators: usize,
+    /// The reward deposit (DIN wei, decimal).
+    pub deposit_wei: String,
+    /// Paid to Participants.
+    pub paid_participants_wei: String,
+    /// Paid to Evaluators.
+    pub paid_evaluators_wei: String,
+    /// Refunded (or refundable) to the Owner.
+    pub refundable_wei: String,
+    /// `deposit == paid_participants + paid_evaluators + refundable`.
+    pub accounting_exact: bool,
+    /// Evaluators slashed (addresses).
+    pub slashed_evaluators: Vec<String>,
+    /// Participants paid nothing (indices).
+    pub zero_reward_participants: Vec<usize>,
+    /// Mean gas per call of each operation.
+    pub gas: BTreeMap<String, u64>,
+    /// Total gas per role.
+    pub gas_by_role: BTreeMap<String, u64>,
+    /// Every Participant's outcome.
+    pub participant_outcomes: Vec<ParticipantOutcome>,
+    /// Every Evaluator's outcome.
+    pub evaluator_outcomes: Vec<EvaluatorOutcome>,
+    /// Roles dropped and rebuilt from their state by the crash drill.
+    pub restarts: usize,
+    /// Rounds whose subgroup aggregates and global model a verifier recomputed from the
+    /// chain and the store and found equal to the published CIDs.
+    pub verified_rounds: Vec<u16>,
+    /// Seconds from start to the last claim.
+    pub wall_seconds: f64,
+}
+
+fn account(label: &str, i: usize) -> Address {
+    Address::from_word(keccak256(format!("din local task {label} {i}")))
+}
+
+fn u(v: U256) -> u128 {
+    u128::try_from(v).unwrap_or(u128::MAX)
+}
+
+/// Runs a whole task (see the module docs), calling `progress` after every action.
+///
+/// # Errors
+/// Invalid options ([`Error::Role`]), missing data, and any error of the roles.
+pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Result<TaskSummary> {
+    let started = Instant::now();
+    let bad = |reason: String| Error::Role {
+        role: "task options",
+        reason,
+    };
+    let k = usize::from(opts.subgroup_size);
+    if k < 3 || opts.participants < k {
+        return Err(bad(format!(
+            "{} participants cannot fill subgroups of {k} (at least 3)",
+            opts.participants
+        )));
+    }
+    let groups = opts.participants / k;
+    let n_eval = groups * usize::from(opts.evaluators_per_subgroup);
+    if opts.evaluators_per_subgroup == 0 || opts.lying_evaluators > n_eval {
+        return Err(bad(format!(
+            "{} lying of {n_eval} evaluators",
+            opts.lying_evaluators
+        )));
+    }
+    if opts.drop + opts.garbage_updates > opts.participants {
+        return Err(bad("more faulty participants than participants".into()));
+    }
+    let neighbours = opts.neighbours.unwrap_or(opts.subgroup_size - 1);
+    let threshold = opts.threshold.unwrap_or(neighbours / 2 + 1);
+    let arch: Architecture = opts.model.parse()?;
+
+    // Data: the Owner's test set and the Participants' partitions.
+    let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
+    let (train_set, test_set) = all.split(0.2, opts.seed)?;
+    let parts = partition(
+        &train_set.labels,
+        train_set.n_classes,
+        opts.participants,
+        Partition::Iid,
+        opts.seed,
+    )?;
+    let device = Default::default();
+    CpuAutodiff::seed(&device, opts.seed);
+    let genesis_net: Net<CpuAutodiff> =
+        Net::new(&arch, &train_set.sample_shape, train_set.n_classes, &device)?;
+    let genesis = params::to_bytes(&genesis_net)?;
+
+    // Chain, contracts, accounts, store.
+    let chain = EmbeddedChain::new();
+    let owner = chain.add_account(account("owner", 0));
+    let (deployment, _) = deploy(&chain, owner, &DeployConfig::dev(account("treasury", 0)))?;
+    let din = Din::new(&chain, deployment);
+    let store = MemStore::new();
+    let tmp;
+    let root = match &opts.state_dir {
+        Some(p) => p.clone(),
+        None => {
+            tmp = tempfile::tempdir().map_err(|e| Error::State {
+                what: "temporary directory",
+                reason: e.to_string(),
+            })?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let unit = U256::from(10u64).pow(U256::from(18u64));
+    let stake = unit * U256::from(100u64);
+
+    // Faults, chosen by seed.
+    let mut order: Vec<usize> = (0..opts.participants).collect();
+    din_fl::rng::SeededRng::new(opts.seed ^ 0xfa17).shuffle(&mut order);
+    let garbage: Vec<usize> = order.iter().copied().take(opts.garbage_updates).collect();
+    let dropped: Vec<usize> = order
+        .iter()
+        .copied()
+        .skip(opts.garbage_updates)
+        .take(opts.drop)
+        .collect();
+    let drop_round = opts.rounds.min(2);
+
+    let steps = Arc::new(AtomicUsize::new(0));
+    let stage_period = 3_600u32;
+    let config = OwnerConfig {
+        params: TaskParams {
+            token: deployment.token,
+            deposit: opts.deposit,
+            evaluatorFeeBps: opts.evaluator_fee_bps,
+            rounds: opts.rounds,
+            subgroupSize: opts.subgroup_size,
+            evaluatorsPerSubgroup: opts.evaluators_per_subgroup,
+            neighbours,
+            threshold,
+            stagePeriod: stage_period,
+            registrationEnd: 0,
+            gate: Address::ZERO,
+        },
+        registration_period: u64::from(stage_period),
+        participants: opts.participants as u32,
+        evaluators: n_eval as u32,
+        genesis,
+        test_set: test_set.to_bytes(),
+        fixed_point: FixedPoint::default(),
+    };
+    let owner_role_of = || -> Result<OwnerRole<'_, EmbeddedChain, MemStore>> {
+        OwnerRole::new(
+            din.clone(),
+            &store,
+            owner,
+            StateDir::open(root.join("owner"))?,
+            config.clone(),
+        )
+    };
+    let mut owner_role = owner_role_of()?;
+    // The Owner creates the task first; the others join it.
+    while owner_role.task().is_none() {
+        owner_role.step()?;
+    }
+    let task = owner_role.task().unwrap_or_default();
+
+    let mut total_steps = 0usize;
+    let mut kinds = Vec::with_capacity(opts.participants);
+    let mut trainers: Vec<Option<Behaviour>> = Vec::new();
+    for i in 0..opts.participants {
+        let (behaviour, kind) = match garbage.iter().position(|&g| g == i) {
+            Some(p) if p % 2 == 0 => (Behaviour::Noise, "noise"),
+            Some(_) => (Behaviour::InvertedLabels, "inverted-labels"),
+            None if dropped.contains(&i) => (Behaviour::Honest, "dropped"),
+            None => (Behaviour::Honest, "honest"),
+        };
+        kinds.push(kind);
+        trainers.push(Some(behaviour));
+    }
+    let train_config = |i: usize| TrainConfig {
+        epochs: opts.local_epochs,
+        batch_size: opts.batch_size,
+        learning_rate: opts.lr,
+        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        seed: opts.seed ^ ((i as u64 + 1) << 8),
+    };
+    for (i, idx) in parts.iter().enumerate() {
+        if trainers.get(i).copied().flatten() != Some(Behaviour::Noise) {
+            let steps = idx.len().div_ceil(opts.batch_size.max(1)) * opts.local_epochs;
+            total_steps += steps * usize::from(opts.rounds);
+        }
+    }
+    let participant = |i: usize| -> Result<ParticipantRole<'_, EmbeddedChain, MemStore>> {
+        let counter = Arc::clone(&steps);
+        let behaviour = trainers.get(i).copied().flatten().unwrap_or_default();
+        let data = train_set.subset(parts.get(i).map(Vec::as_slice).unwrap_or_default());
+        let trainer = FlTrainer::new(arch.clone(), data, train_config(i))
+            .with_behaviour(behaviour)
+            .on_step(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+            });
+        let fault = if dropped.contains(&i) {
+            ParticipantFault::VanishAfterMasking(drop_round)
+        } else {
+            ParticipantFault::None
+        };
+        Ok(ParticipantRole::new(
+            din.clone(),
+            &store,
+            account("participant", i),
+            task,
+            StateDir::open(root.join(format!("participant-{i}")))?,
+            Box::new(trainer),
+        )?
+        .with_fault(fault))
+    };
+    let evaluator_fault = |e: usize| match e {
+        e if e >= opts.lying_evaluators => EvaluatorFault::None,
+        e if e % 2 == 0 => EvaluatorFault::WrongAggregates,
+        _ => EvaluatorFault::WrongScores,
+    };
+    let evaluator = |e: usize| -> Result<EvaluatorRole<'_, EmbeddedChain, MemStore>> {
+        Ok(EvaluatorRole::new(
+            din.clone(),
+            &store,
+            account("evaluator", e),
+            task,
+            StateDir::open(root.join(format!("evaluator-{e}")))?,
+            stake,
+            Box::new(AccuracyScorer::new(arch.clone())),
+        )?
+        .with_fault(evaluator_fault(e)))
+    };
+    let mut participants = Vec::with_capacity(opts.participants);
+    for i in 0..opts.participants {
+        chain.add_account(account("participant", i));
+        participants.push(participant(i)?);
+    }
+    let mut evaluators = Vec::with_capacity(n_eval);
+    for e in 0..n_eval {
+        let me = chain.add_account(account("evaluator", e));
+        din.transfer(owner, me, stake)?;
+        evaluators.push(evaluator(e)?);
+    }
+
+    // The driver.
+    let mut report = |who: String, what: String| {
+        let st = din.round_state(task).ok();
+        progress(&Progress {
+            round: st.map(|s| s.round).unwrap_or_default(),
+            rounds: opts.rounds,
+            trained_steps: steps.load(Ordering::Relaxed),
+            total_steps,
+            last: format!("{who}: {what}"),
+        });
+    };
+    let mut stalls = 0;
+    let mut actions = 0usize;
+    let mut restarts = 0usize;
+    let mut lost_gas: Vec<(&'static str, GasLog)> = Vec::new();
+    loop {
+        let mut acted = false;
+        let mut until: Option<u64> = None;
+        let mut done = 0usize;
+        let mut waits: Vec<String> = Vec::new();
+        let mut note = |s: Step, who: String, acted: &mut bool, done: &mut usize| -> bool {
+            match s {
+                Step::Acted(what) => {
+                    *acted = true;
+                    report(who, what);
+                    true
+                }
+                Step::Waiting { reason, until: t } => {
+                    if let Some(t) = t {
+                        until = Some(until.map_or(t, |u: u64| u.min(t)));
+                    }
+                    waits.push(format!("{who}: {reason}"));
+                    false
+                }
+                Step::Done => {
+                    *done += 1;
+                    false
+                }
+            }
+        };
+        // The crash drill: every `restart_every` actions, the role that just acted is
+        // dropped with its in-memory state and rebuilt from its state directory.
+        let drill = opts.restart_every;
+        let crash_due = |actions: &mut usize| {
+            *actions += 1;
+            drill > 0 && actions.is_multiple_of(drill)
+        };
+        while note(owner_role.step()?, "owner".into(), &mut acted, &mut done) {
+            if crash_due(&mut actions) {
+                let old = std::mem::replace(&mut owner_role, owner_role_of()?);
+                lost_gas.push(("owner", old.gas));
+                restarts += 1;
+            }
+        }
+        for i in 0..participants.len() {
+            while let Some(p) = participants.get_mut(i) {
+                if !note(p.step()?, format!("participant {i}"), &mut acted, &mut done) {
+                    break;
+                }
+                if crash_due(&mut actions) {
+                    let old = std::mem::replace(p, participant(i)?);
+                    lost_gas.push(("participants", old.gas));
+                    restarts += 1;
+                }
+            }
+        }
+        for e in 0..evaluators.len() {
+            while let Some(v) = evaluators.get_mut(e) {
+                if !note(v.step()?, format!("evaluator {e}"), &mut acted, &mut done) {
+                    break;
+                }
+                if crash_due(&mut actions) {
+                    let old = std::mem::replace(v, evaluator(e)?);
+                    lost_gas.push(("evaluators", old.gas));
+                    restarts += 1;
+                }
+            }
+        }
+        if done == 1 + participants.len() + evaluators.len() {
+            break;
+        }
+        if acted {
+            stalls = 0;
+            continue;
+        }
+        let now = chain.block()?.timestamp;
+        match until {
+            Some(t) if t > now => chain.advance_time(t - now)?,
+            _ => {
+                stalls += 1;
+                if stalls > 20 {
+                    return Err(Error::Role {
+                        role: "driver",
+                        reason: format!("no role can go on: {}", waits.join("; ")),
+                    });
+                }
+                chain.mine(1)?;
+            }
+        }
+    }
+
+    // The outcome, read back from the chain.
+    let mut accuracy_per_round = Vec::new();
+    let mut verified_rounds = Vec::new();
+    for r in 1..=opts.rounds {
+        let cid = din.model(task, r)?.ok_or_else(|| Error::Inconsistent {
+            what: "task",
+            reason: format!("round {r} has no model"),
+        })?;
+        let (_, values) = din_fl::params::decode_model(&store.get(&cid)?)?;
+        accuracy_per_round.push(accuracy(&arch, &test_set, &values)?);
+        if verify_round(&din, &store, task, r, &FixedPoint::default())?.ok() {
+            verified_rounds.push(r);
+        }
+    }
+    let t = din.task(task)?;
+    let claims: BTreeMap<Address, u128> = din
+        .events::<DinTaskManager::Claimed>()?
+        .into_iter()
+        .filter(|e| e.taskId == task)
+        .map(|e| (e.account, u(e.amount)))
+        .collect();
+    let medians = scores_by_participant(&din, task)?;
+    let mut outcomes = Vec::new();
+    let mut paid_p = 0u128;
+    for (i, p) in participants.iter().enumerate() {
+        let paid = claims.get(&p.address()).copied().unwrap_or_default();
+        paid_p += paid;
+        outcomes.push(ParticipantOutcome {
+            index: i,
+            address: p.address().to_string(),
+            kind: kinds.get(i).copied().unwrap_or("honest").into(),
+            score: medians.get(&p.address()).copied().unwrap_or_default(),
+            reward_wei: paid.to_string(),
+        });
+    }
+    let gone = crate::roles::slashed(&din, task)?;
+    let mut paid_e = 0u128;
+    let mut evaluator_outcomes = Vec::new();
+    for (e, v) in evaluators.iter().enumerate() {
+        let paid = claims.get(&v.address()).copied().unwrap_or_default();
+        paid_e += paid;
+        evaluator_outcomes.push(EvaluatorOutcome {
+            index: e,
+            address: v.address().to_string(),
+            kind: match evaluator_fault(e) {
+                EvaluatorFault::None => "honest",
+                EvaluatorFault::WrongAggregates => "wrong-aggregates",
+                EvaluatorFault::WrongScores => "wrong-scores",
+            }
+            .into(),
+            slashed: gone.contains(&v.address()),
+            reward_wei: paid.to_string(),
+        });
+    }
+    let refundable = t.refundable;
+    let slashed: Vec<String> = gone.iter().map(|a| a.to_string()).collect();
+    let mut per_op: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut by_role: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |role: &str, log: &GasLog| {
+        for (op, g) in &log.0 {
+            let e = per_op.entry((*op).to_string()).or_default();
+            e.0 += g;
+            e.1 += 1;
+        }
+        *by_role.entry(role.into()).or_default() += log.total();
+    };
+    for (role, log) in &lost_gas {
+        add(role, log);
+    }
+    add("owner", &owner_role.gas);
+    for p in &participants {
+        add("participants", &p.gas);
+    }
+    for e in &evaluators {
+        add("evaluators", &e.gas);
+    }
+    Ok(TaskSummary {
+        final_accuracy: accuracy_per_round.last().copied().unwrap_or_default(),
+        accuracy_per_round,
+        rounds: opts.rounds,
+        participants: opts.participants,
+        evaluators: n_eval,
+        deposit_wei: opts.deposit.to_string(),
+        paid_participants_wei: paid_p.to_string(),
+        paid_evaluators_wei: paid_e.to_string(),
+        refundable_wei: refundable.to_string(),
+        accounting_exact: paid_p + paid_e + refundable == opts.deposit,
+        slashed_evaluators: slashed,
+        zero_reward_participants: outcomes
+            .iter()
+            .filter(|o| o.reward_wei == "0")
+            .map(|o| o.index)
+            .collect(),
+        gas: per_op
+            .into_iter()
+            .map(|(op, (total, calls))| (op, total / calls.max(1)))
+            .collect(),
+        gas_by_role: by_role,
+        participant_outcomes: outcomes,
+        evaluator_outcomes,
+        restarts,
+        verified_rounds,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Median score of every scored Participant (from `SubgroupScored` events and the
+/// final round's assignment).
+fn scores_by_participant<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+) -> Result<BTreeMap<Address, u32>> {
+    let st = din.round_state(task)?;
+    let n = u64::from(st.numParticipants);
+    let (pseed, _) = din.seeds(task)?;
+    let by_position = din_chain::scripted::members_by_position(n, pseed)?;
+    let list = din.participants_of(task)?;
+    let mut out = BTreeMap::new();
+    for ev in din.events::<DinTaskManager::SubgroupScored>()? {
+        if ev.taskId != task {
+            continue;
+        }
+        let (first, _) = din_chain::scripted::subgroup_range(ev.subgroup, n, st.numSubgroups);
+        for (i, m) in ev.medians.iter().enumerate() {
+            if let Some(a) = by_position
+                .get(first + i)
+                .and_then(|&idx| list.get(idx as usize))
+            {
+                out.insert(*a, *m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Test data used by [`run_task`], for callers that evaluate models themselves.
+///
+/// # Errors
+/// Missing or malformed data.
+pub fn test_split(opts: &TaskOptions) -> Result<Dataset> {
+    let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
+    Ok(all.split(0.2, opts.seed)?.1)
+}

@@ -1,0 +1,417 @@
+//! The Participant (paper §5.1 steps 2–3, §5.2): opts in, and in every round trains on
+//! its local data from the last global model, takes part in its subgroup's secure
+//! aggregation (advertise keys, share keys, **mask and upload** its update, reveal the
+//! shares that unmask the survivors' sum), then seals its last local model to its
+//! Evaluators for scoring, and finally claims its reward.
+//!
+//! Its round keys come from its stored secret ([`Participant::from_secret`]), and its
+//! trained update is stored privately in its [`StateDir`] before it is masked, so after a
+//! crash it rebuilds the round's client by replaying the messages the chain already has
+//! (without publishing them again) and carries on.
+
+use din_chain::alloy::primitives::{Address, Bytes};
+use din_chain::{Chain, Din};
+use din_core::secagg::{AdvertiseKeys, ClientSecret, FixedPoint, Participant, ShareKeys};
+use din_core::{ParamManifest, Store};
+use serde::{Deserialize, Serialize};
+
+use super::learning::LocalTrainer;
+use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed, stages_sent};
+use crate::round::onchain::{SubgroupView, messages, subgroups, survivors};
+use crate::round::{fetch, put, scoring};
+use crate::{Error, Result};
+
+const RECORD: &str = "participant.json";
+
+/// Fault injection for test and demonstration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParticipantFault {
+    /// Behaves.
+    #[default]
+    None,
+    /// Uploads its masked update in this round, then vanishes for good: no unmasking
+    /// shares, no later rounds, no contribution, no claim.
+    VanishAfterMasking(u16),
+}
+
+/// What a Participant keeps across restarts (besides its secret and its updates).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Record {
+    /// Rounds it trained in, with the update's weight (the update is `round-N.update`).
+    trained: Vec<(u16, u64)>,
+    /// Rounds it gave up (missed a deadline).
+    skipped: Vec<u16>,
+    /// It vanished (fault injection).
+    vanished: bool,
+}
+
+/// The client of the round in progress, rebuilt after a restart.
+struct Live {
+    round: u16,
+    view: SubgroupView,
+    client: Participant,
+    /// Stages done by this client object (bit s = stage s).
+    done: u8,
+}
+
+/// A Participant of one task.
+pub struct ParticipantRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
+    din: Din<'a, C>,
+    store: &'a S,
+    me: Address,
+    task: u64,
+    dir: StateDir,
+    secret: ClientSecret,
+    trainer: Box<dyn LocalTrainer + 'a>,
+    fixed_point: FixedPoint,
+    fault: ParticipantFault,
+    record: Record,
+    live: Option<Live>,
+    genesis: Option<(ParamManifest, u32)>,
+    /// Gas this Participant's transactions used.
+    pub gas: GasLog,
+    claimed: Option<u128>,
+}
+
+impl<C: Chain + ?Sized, S: Store + ?Sized> std::fmt::Debug for ParticipantRole<'_, C, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParticipantRole")
+            .field("me", &self.me)
+            .field("task", &self.task)
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
+    /// Participant `me` of `task`, keeping its state in `dir` (its secret is created
+    /// there on first use), training with `trainer`.
+    ///
+    /// # Errors
+    /// [`Error::State`] for an unreadable state directory.
+    pub fn new(
+        din: Din<'a, C>,
+        store: &'a S,
+        me: Address,
+        task: u64,
+        dir: StateDir,
+        trainer: Box<dyn LocalTrainer + 'a>,
+    ) -> Result<Self> {
+        Ok(Self {
+            din,
+            store,
+            me,
+            task,
+            secret: dir.secret()?,
+            record: dir.load(RECORD)?,
+            dir,
+            trainer,
+            fixed_point: FixedPoint::default(),
+            fault: ParticipantFault::None,
+            live: None,
+            genesis: None,
+            gas: GasLog::default(),
+            claimed: None,
+        })
+    }
+
+    /// Uses `fixed_point` for updates (every role of a task must use the same).
+    pub fn with_fixed_point(mut self, fixed_point: FixedPoint) -> Self {
+        self.fixed_point = fixed_point;
+        self
+    }
+
+    /// Injects `fault`.
+    pub fn with_fault(mut self, fault: ParticipantFault) -> Self {
+        self.fault = fault;
+        self
+    }
+
+    /// Its address.
+    pub fn address(&self) -> Address {
+        self.me
+    }
+
+    /// What it claimed, once it has.
+    pub fn claimed(&self) -> Option<u128> {
+        self.claimed
+    }
+
+    fn save(&self) -> Result<()> {
+        self.dir.save(RECORD, &self.record)
+    }
+
+    fn genesis(&mut self) -> Result<(ParamManifest, u32)> {
+        if let Some(g) = &self.genesis {
+            return Ok(g.clone());
+        }
+        let cid = self.din.model(self.task, 0)?.ok_or_else(|| Error::Role {
+            role: "participant",
+            reason: format!("task {} has no genesis model", self.task),
+        })?;
+        let (manifest, values) = din_fl::params::decode_model(&self.store.get(&cid)?)?;
+        let len = u32::try_from(values.len()).map_err(|_| Error::Role {
+            role: "participant",
+            reason: "the genesis model is too large".into(),
+        })?;
+        self.genesis = Some((manifest.clone(), len));
+        Ok((manifest, len))
+    }
+
+    /// Does the next thing due; see the module docs.
+    ///
+    /// # Errors
+    /// Chain, storage, training and secure-aggregation errors. A failed step changed
+    /// nothing that a later step cannot redo.
+    pub fn step(&mut self) -> Result<Step> {
+        if self.record.vanished {
+            return Ok(Step::Done);
+        }
+        let st = self.din.round_state(self.task)?;
+        let registered = self.din.participants_of(self.task)?.contains(&self.me);
+        match st.phase {
+            phase::REGISTRATION if !registered => {
+                let r = self.din.register(self.me, self.task, Bytes::new())?;
+                self.gas.record("register", &r);
+                Ok(Step::Acted("registered".into()))
+            }
+            phase::REGISTRATION => Ok(Step::wait("training to start", None)),
+            _ if !registered => Ok(Step::Done),
+            phase::TRAINING => self.training(&st),
+            phase::AWAITING_TEST_SET => self.contribute(),
+            phase::SCORING => Ok(Step::wait("scores", None)),
+            phase::SETTLED | phase::ABANDONED => {
+                let owed = self.din.claimable(self.task, self.me)?;
+                if owed.is_zero() {
+                    self.claimed.get_or_insert(0);
+                    return Ok(Step::Done);
+                }
+                let r = self.din.claim(self.me, self.task)?;
+                self.gas.record("claim", &r);
+                self.claimed = Some(u128::try_from(owed).unwrap_or(u128::MAX));
+                Ok(Step::Acted(format!("claimed {owed}")))
+            }
+            other => Err(Error::Role {
+                role: "participant",
+                reason: format!("task {} is in unknown phase {other}", self.task),
+            }),
+        }
+    }
+
+    fn skip(&mut self, round: u16, why: &str) -> Result<Step> {
+        if !self.record.skipped.contains(&round) {
+            self.record.skipped.push(round);
+            self.save()?;
+        }
+        self.live = None;
+        Ok(Step::Acted(format!("gave up round {round}: {why}")))
+    }
+
+    fn training(&mut self, st: &din_chain::bindings::DinTaskManager::RoundState) -> Result<Step> {
+        let round = st.round;
+        if st.roundStart == 0 {
+            return Ok(Step::wait(format!("the seed of round {round}"), None));
+        }
+        if self.record.skipped.contains(&round) {
+            return Ok(Step::wait(format!("round {}", round + 1), None));
+        }
+        let (t0, p) = (st.roundStart, u64::from(st.stagePeriod));
+        let now = now(&self.din)?;
+        let sent = stages_sent(&self.din, self.task, round, self.me)?;
+        if sent & 0b1000 != 0 {
+            self.live = None;
+            return Ok(Step::wait(format!("round {round} to be aggregated"), None));
+        }
+        // The round's client: rebuilt (stage 0 replayed) when this process has none.
+        if self.live.as_ref().map(|l| l.round) != Some(round) {
+            let (_, len) = self.genesis()?;
+            let views = subgroups(&self.din, self.task, round, len, &self.fixed_point)?;
+            let Some(view) = views.into_iter().find(|v| v.index_of(&self.me).is_some()) else {
+                return Ok(Step::wait(
+                    format!("round {} (not in a subgroup)", round + 1),
+                    None,
+                ));
+            };
+            let index = view.index_of(&self.me).unwrap_or_default();
+            let (client, advert) =
+                Participant::from_secret(view.params.clone(), index, &self.secret)?;
+            let mut live = Live {
+                round,
+                view,
+                client,
+                done: 0,
+            };
+            if sent & 1 == 0 {
+                if now >= t0 + p {
+                    return self.skip(round, "joined after the key advertisement closed");
+                }
+                let cid = put(self.store, &advert)?;
+                let r = self
+                    .din
+                    .submit_message(self.me, self.task, round, 0, &cid)?;
+                self.gas.record("submit_message", &r);
+                live.done = 1;
+                self.live = Some(live);
+                return Ok(Step::Acted(format!("round {round}: advertised keys")));
+            }
+            live.done = 1;
+            self.live = Some(live);
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Ok(Step::wait("a round", None));
+        };
+        let msgs = messages(&self.din, self.task, round, &live.view)?;
+        let members = live.view.members.len();
+
+        // Stage 1: share keys once every member advertised, or the stage closed.
+        if live.done & 0b10 == 0 {
+            let closed = now >= t0 + p;
+            if sent & 0b10 == 0 {
+                if now >= t0 + 2 * p {
+                    return self.skip(round, "missed the key sharing");
+                }
+                if msgs.adverts.len() < members && !closed {
+                    return Ok(Step::wait("the subgroup's keys", Some(t0 + p)));
+                }
+            }
+            let adverts: Vec<AdvertiseKeys> = msgs
+                .adverts
+                .iter()
+                .map(|c| fetch(self.store, c))
+                .collect::<Result<_>>()?;
+            let shares = live.client.share_keys(&adverts)?;
+            live.done |= 0b10;
+            if sent & 0b10 == 0 {
+                let cid = put(self.store, &shares)?;
+                let r = self
+                    .din
+                    .submit_message(self.me, self.task, round, 1, &cid)?;
+                self.gas.record("submit_message", &r);
+                return Ok(Step::Acted(format!("round {round}: shared keys")));
+            }
+            // Replayed after a restart: the chain has the first ones; these are dropped.
+        }
+
+        // Stage 2: train, mask and upload once every advertiser shared, or the stage closed.
+        if live.done & 0b100 == 0 {
+            if sent & 0b100 == 0 {
+                if now >= t0 + 3 * p {
+                    return self.skip(round, "missed the upload");
+                }
+                if msgs.shares.len() < msgs.adverts.len() && now < t0 + 2 * p {
+                    return Ok(Step::wait("the subgroup's key shares", Some(t0 + 2 * p)));
+                }
+            }
+            let round_ = round;
+            let (update, weight) = self.update(round_)?;
+            let Some(live) = self.live.as_mut() else {
+                return Ok(Step::wait("a round", None));
+            };
+            let shares: Vec<ShareKeys> = msgs
+                .shares
+                .iter()
+                .map(|c| fetch(self.store, c))
+                .collect::<Result<_>>()?;
+            let masked = live.client.mask(&update, weight, &shares)?;
+            live.done |= 0b100;
+            if sent & 0b100 == 0 {
+                let cid = put(self.store, &masked)?;
+                let r = self.din.submit_update(self.me, self.task, round, &cid)?;
+                self.gas.record("submit_update", &r);
+                if self.fault == ParticipantFault::VanishAfterMasking(round) {
+                    self.record.vanished = true;
+                    self.save()?;
+                }
+                return Ok(Step::Acted(format!(
+                    "round {round}: uploaded its masked update"
+                )));
+            }
+        }
+
+        // Stage 3: reveal unmasking shares for the survivors.
+        let Some(live) = self.live.as_mut() else {
+            return Ok(Step::wait("a round", None));
+        };
+        if now < t0 + 3 * p {
+            return Ok(Step::wait("the unmasking stage", Some(t0 + 3 * p)));
+        }
+        if now >= t0 + 4 * p {
+            return self.skip(round, "missed the unmasking stage");
+        }
+        let alive = survivors(&self.din, self.task, round, &live.view)?;
+        let reveal = live.client.unmask(&alive)?;
+        live.done |= 0b1000;
+        let cid = put(self.store, &reveal)?;
+        let r = self
+            .din
+            .submit_message(self.me, self.task, round, 3, &cid)?;
+        self.gas.record("submit_message", &r);
+        Ok(Step::Acted(format!(
+            "round {round}: revealed unmasking shares"
+        )))
+    }
+
+    /// This round's update: trained now from the last global model, or read back from
+    /// the state directory when it was trained before a restart.
+    fn update(&mut self, round: u16) -> Result<(Vec<f32>, u64)> {
+        let name = format!("round-{round}.update");
+        if let (Some(bytes), Some(&(_, w))) = (
+            self.dir.get_bytes(&name)?,
+            self.record.trained.iter().find(|(r, _)| *r == round),
+        ) {
+            let (_, values) = din_fl::params::decode_model(&bytes)?;
+            return Ok((values, w));
+        }
+        let (manifest, _) = self.genesis()?;
+        let global_cid = self
+            .din
+            .model(self.task, round.saturating_sub(1))?
+            .ok_or_else(|| Error::Role {
+                role: "participant",
+                reason: format!("no global model before round {round}"),
+            })?;
+        let (_, global) = din_fl::params::decode_model(&self.store.get(&global_cid)?)?;
+        let (update, weight) = self.trainer.train(round, &global)?;
+        self.dir
+            .put_bytes(&name, &din_fl::params::encode_model(&manifest, &update))?;
+        self.record.trained.retain(|(r, _)| *r != round);
+        self.record.trained.push((round, weight));
+        self.save()?;
+        Ok((update, weight))
+    }
+
+    /// After the last round: seal the last local model to this Participant's
+    /// Evaluators and record it.
+    fn contribute(&mut self) -> Result<Step> {
+        if scoring::contributions(&self.din, self.task)?.contains_key(&self.me) {
+            return Ok(Step::wait("the test set and scores", None));
+        }
+        let rounds = self.din.task(self.task)?.rounds;
+        let name = format!("round-{rounds}.update");
+        let Some(model) = self.dir.get_bytes(&name)? else {
+            return Ok(Step::wait(
+                "settlement (no model from the last round)",
+                None,
+            ));
+        };
+        let (_, len) = self.genesis()?;
+        let views = subgroups(&self.din, self.task, rounds, len, &self.fixed_point)?;
+        let Some(view) = views.iter().find(|v| v.index_of(&self.me).is_some()) else {
+            return Ok(Step::wait("settlement", None));
+        };
+        let gone = slashed(&self.din, self.task)?;
+        let evaluators: Vec<Address> = evaluator_assignment(&self.din, self.task)?
+            .into_iter()
+            .filter(|(e, j, _)| *j == view.subgroup && !gone.contains(e))
+            .map(|(e, _, _)| e)
+            .collect();
+        let keys = scoring::evaluator_keys(&self.din, &evaluators)?;
+        let (_, r) =
+            scoring::submit_contribution(&self.din, self.store, self.task, self.me, &model, &keys)?;
+        self.gas.record("submit_contribution", &r);
+        Ok(Step::Acted(format!(
+            "sealed its model to {} evaluators",
+            keys.len()
+        )))
+    }
+}
