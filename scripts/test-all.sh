@@ -31,6 +31,10 @@ echo "== CID vectors against Helia's importer"
 echo "== cargo test (workspace default members, doc tests included)"
 cargo test --locked
 
+echo "== every role in its own process against anvil and js-ipfs, with kills and restarts"
+# The dev profile reuses the examples `cargo test` just built; users run it in release.
+DIN_PROFILE=dev bash examples/multiprocess/run.sh
+
 echo "== Python package: pip install ./bindings-python (maturin, abi3), pytest, stubtest"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check numpy pytest mypy nbclient nbformat ipykernel

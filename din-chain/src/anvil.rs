@@ -58,6 +58,16 @@ impl Anvil {
     /// # Errors
     /// [`Error::Node`] when the binary is missing or does not come up.
     pub fn spawn() -> Result<Self> {
+        Self::spawn_with(&[])
+    }
+
+    /// [`Anvil::spawn`] with extra command-line arguments, e.g. `["--block-time", "1"]`
+    /// for a chain whose clock follows the wall clock (what role processes that wait for
+    /// deadlines need).
+    ///
+    /// # Errors
+    /// As [`Anvil::spawn`].
+    pub fn spawn_with(extra: &[&str]) -> Result<Self> {
         let path = anvil_path();
         if !path.exists() {
             return Err(Error::Node(format!(
@@ -72,6 +82,7 @@ impl Anvil {
             .args(["--hardfork", "prague", "--chain-id", "31337"])
             .args(["--block-base-fee-per-gas", "0", "--gas-price", "0"])
             .args(["--gas-limit", "30000000"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

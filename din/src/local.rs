@@ -210,53 +210,205 @@ fn u(v: U256) -> u128 {
     u128::try_from(v).unwrap_or(u128::MAX)
 }
 
+/// A task's plan derived from its options alone: validated sizes, the data, the
+/// genesis model and the fault choices. Every process of a multi-process run derives
+/// the same plan from the same options.
+#[derive(Debug, Clone)]
+pub struct TaskPlan {
+    /// The options.
+    pub opts: TaskOptions,
+    /// The model architecture.
+    pub arch: Architecture,
+    /// The Participants' pooled training data.
+    pub train_set: Dataset,
+    /// The Owner's test set.
+    pub test_set: Dataset,
+    /// Each Participant's sample indices into `train_set`.
+    pub parts: Vec<Vec<usize>>,
+    /// The genesis model file.
+    pub genesis: Vec<u8>,
+    /// Evaluators in the task.
+    pub evaluators: usize,
+    /// Participants who upload garbage.
+    pub garbage: Vec<usize>,
+    /// Participants who vanish after masking.
+    pub dropped: Vec<usize>,
+}
+
+/// Seconds per stage of the embedded quickstart's rounds.
+pub const EMBEDDED_STAGE_PERIOD: u32 = 3_600;
+
+impl TaskPlan {
+    /// Checks the options, loads the data and makes the genesis model.
+    ///
+    /// # Errors
+    /// Invalid options ([`Error::Role`]), missing or malformed data.
+    pub fn new(opts: &TaskOptions) -> Result<Self> {
+        let bad = |reason: String| Error::Role {
+            role: "task options",
+            reason,
+        };
+        let k = usize::from(opts.subgroup_size);
+        if k < 3 || opts.participants < k {
+            return Err(bad(format!(
+                "{} participants cannot fill subgroups of {k} (at least 3)",
+                opts.participants
+            )));
+        }
+        let groups = opts.participants / k;
+        let evaluators = groups * usize::from(opts.evaluators_per_subgroup);
+        if opts.evaluators_per_subgroup == 0 || opts.lying_evaluators > evaluators {
+            return Err(bad(format!(
+                "{} lying of {evaluators} evaluators",
+                opts.lying_evaluators
+            )));
+        }
+        if opts.drop + opts.garbage_updates > opts.participants {
+            return Err(bad("more faulty participants than participants".into()));
+        }
+        let arch: Architecture = opts.model.parse()?;
+        let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
+        let (train_set, test_set) = all.split(0.2, opts.seed)?;
+        let parts = partition(
+            &train_set.labels,
+            train_set.n_classes,
+            opts.participants,
+            Partition::Iid,
+            opts.seed,
+        )?;
+        let device = Default::default();
+        CpuAutodiff::seed(&device, opts.seed);
+        let genesis_net: Net<CpuAutodiff> =
+            Net::new(&arch, &train_set.sample_shape, train_set.n_classes, &device)?;
+        let genesis = params::to_bytes(&genesis_net)?;
+        let mut order: Vec<usize> = (0..opts.participants).collect();
+        din_fl::rng::SeededRng::new(opts.seed ^ 0xfa17).shuffle(&mut order);
+        let garbage = order.iter().copied().take(opts.garbage_updates).collect();
+        let dropped = order
+            .iter()
+            .copied()
+            .skip(opts.garbage_updates)
+            .take(opts.drop)
+            .collect();
+        Ok(Self {
+            opts: opts.clone(),
+            arch,
+            train_set,
+            test_set,
+            parts,
+            genesis,
+            evaluators,
+            garbage,
+            dropped,
+        })
+    }
+
+    /// The Owner's configuration for this plan, paying in `token`, with rounds of
+    /// `stage_period` seconds per stage.
+    pub fn owner_config(&self, token: Address, stage_period: u32) -> OwnerConfig {
+        let o = &self.opts;
+        let neighbours = o.neighbours.unwrap_or(o.subgroup_size - 1);
+        let threshold = o.threshold.unwrap_or(neighbours / 2 + 1);
+        OwnerConfig {
+            params: TaskParams {
+                token,
+                deposit: o.deposit,
+                evaluatorFeeBps: o.evaluator_fee_bps,
+                rounds: o.rounds,
+                subgroupSize: o.subgroup_size,
+                evaluatorsPerSubgroup: o.evaluators_per_subgroup,
+                neighbours,
+                threshold,
+                stagePeriod: stage_period,
+                registrationEnd: 0,
+                gate: Address::ZERO,
+            },
+            registration_period: u64::from(stage_period),
+            participants: o.participants as u32,
+            evaluators: self.evaluators as u32,
+            genesis: self.genesis.clone(),
+            test_set: self.test_set.to_bytes(),
+            fixed_point: FixedPoint::default(),
+        }
+    }
+
+    /// Participant `i`'s kind: `honest`, `dropped`, `noise` or `inverted-labels`.
+    pub fn participant_kind(&self, i: usize) -> &'static str {
+        match self.garbage.iter().position(|&g| g == i) {
+            Some(p) if p % 2 == 0 => "noise",
+            Some(_) => "inverted-labels",
+            None if self.dropped.contains(&i) => "dropped",
+            None => "honest",
+        }
+    }
+
+    /// Participant `i`'s fault (a dropped one vanishes after masking in round 2).
+    pub fn participant_fault(&self, i: usize) -> ParticipantFault {
+        if self.dropped.contains(&i) {
+            ParticipantFault::VanishAfterMasking(self.opts.rounds.min(2))
+        } else {
+            ParticipantFault::None
+        }
+    }
+
+    /// Participant `i`'s trainer on its partition.
+    pub fn trainer(&self, i: usize) -> FlTrainer {
+        let behaviour = match self.participant_kind(i) {
+            "noise" => Behaviour::Noise,
+            "inverted-labels" => Behaviour::InvertedLabels,
+            _ => Behaviour::Honest,
+        };
+        let o = &self.opts;
+        let config = TrainConfig {
+            epochs: o.local_epochs,
+            batch_size: o.batch_size,
+            learning_rate: o.lr,
+            optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+            seed: o.seed ^ ((i as u64 + 1) << 8),
+        };
+        let data = self
+            .train_set
+            .subset(self.parts.get(i).map(Vec::as_slice).unwrap_or_default());
+        FlTrainer::new(self.arch.clone(), data, config).with_behaviour(behaviour)
+    }
+
+    /// Evaluator `e`'s fault: the first `lying_evaluators` lie, alternately about
+    /// aggregates and scores.
+    pub fn evaluator_fault(&self, e: usize) -> EvaluatorFault {
+        match e {
+            e if e >= self.opts.lying_evaluators => EvaluatorFault::None,
+            e if e % 2 == 0 => EvaluatorFault::WrongAggregates,
+            _ => EvaluatorFault::WrongScores,
+        }
+    }
+
+    /// Local training steps of the whole task (for progress bars).
+    pub fn total_steps(&self) -> usize {
+        let o = &self.opts;
+        self.parts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.participant_kind(*i) != "noise")
+            .map(|(_, idx)| idx.len().div_ceil(o.batch_size.max(1)) * o.local_epochs)
+            .sum::<usize>()
+            * usize::from(o.rounds)
+    }
+}
+
+/// The stake each Evaluator of a planned task puts up: 100 DIN.
+pub fn evaluator_stake() -> U256 {
+    U256::from(10u64).pow(U256::from(18u64)) * U256::from(100u64)
+}
+
 /// Runs a whole task (see the module docs), calling `progress` after every action.
 ///
 /// # Errors
 /// Invalid options ([`Error::Role`]), missing data, and any error of the roles.
 pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Result<TaskSummary> {
     let started = Instant::now();
-    let bad = |reason: String| Error::Role {
-        role: "task options",
-        reason,
-    };
-    let k = usize::from(opts.subgroup_size);
-    if k < 3 || opts.participants < k {
-        return Err(bad(format!(
-            "{} participants cannot fill subgroups of {k} (at least 3)",
-            opts.participants
-        )));
-    }
-    let groups = opts.participants / k;
-    let n_eval = groups * usize::from(opts.evaluators_per_subgroup);
-    if opts.evaluators_per_subgroup == 0 || opts.lying_evaluators > n_eval {
-        return Err(bad(format!(
-            "{} lying of {n_eval} evaluators",
-            opts.lying_evaluators
-        )));
-    }
-    if opts.drop + opts.garbage_updates > opts.participants {
-        return Err(bad("more faulty participants than participants".into()));
-    }
-    let neighbours = opts.neighbours.unwrap_or(opts.subgroup_size - 1);
-    let threshold = opts.threshold.unwrap_or(neighbours / 2 + 1);
-    let arch: Architecture = opts.model.parse()?;
-
-    // Data: the Owner's test set and the Participants' partitions.
-    let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
-    let (train_set, test_set) = all.split(0.2, opts.seed)?;
-    let parts = partition(
-        &train_set.labels,
-        train_set.n_classes,
-        opts.participants,
-        Partition::Iid,
-        opts.seed,
-    )?;
-    let device = Default::default();
-    CpuAutodiff::seed(&device, opts.seed);
-    let genesis_net: Net<CpuAutodiff> =
-        Net::new(&arch, &train_set.sample_shape, train_set.n_classes, &device)?;
-    let genesis = params::to_bytes(&genesis_net)?;
+    let plan = TaskPlan::new(opts)?;
+    let n_eval = plan.evaluators;
+    let arch = plan.arch.clone();
 
     // Chain, contracts, accounts, store.
     let chain = EmbeddedChain::new();
@@ -275,44 +427,9 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
             tmp.path().to_path_buf()
         }
     };
-    let unit = U256::from(10u64).pow(U256::from(18u64));
-    let stake = unit * U256::from(100u64);
-
-    // Faults, chosen by seed.
-    let mut order: Vec<usize> = (0..opts.participants).collect();
-    din_fl::rng::SeededRng::new(opts.seed ^ 0xfa17).shuffle(&mut order);
-    let garbage: Vec<usize> = order.iter().copied().take(opts.garbage_updates).collect();
-    let dropped: Vec<usize> = order
-        .iter()
-        .copied()
-        .skip(opts.garbage_updates)
-        .take(opts.drop)
-        .collect();
-    let drop_round = opts.rounds.min(2);
-
+    let stake = evaluator_stake();
     let steps = Arc::new(AtomicUsize::new(0));
-    let stage_period = 3_600u32;
-    let config = OwnerConfig {
-        params: TaskParams {
-            token: deployment.token,
-            deposit: opts.deposit,
-            evaluatorFeeBps: opts.evaluator_fee_bps,
-            rounds: opts.rounds,
-            subgroupSize: opts.subgroup_size,
-            evaluatorsPerSubgroup: opts.evaluators_per_subgroup,
-            neighbours,
-            threshold,
-            stagePeriod: stage_period,
-            registrationEnd: 0,
-            gate: Address::ZERO,
-        },
-        registration_period: u64::from(stage_period),
-        participants: opts.participants as u32,
-        evaluators: n_eval as u32,
-        genesis,
-        test_set: test_set.to_bytes(),
-        fixed_point: FixedPoint::default(),
-    };
+    let config = plan.owner_config(deployment.token, EMBEDDED_STAGE_PERIOD);
     let owner_role_of = || -> Result<OwnerRole<'_, EmbeddedChain, MemStore>> {
         OwnerRole::new(
             din.clone(),
@@ -329,46 +446,12 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
     }
     let task = owner_role.task().unwrap_or_default();
 
-    let mut total_steps = 0usize;
-    let mut kinds = Vec::with_capacity(opts.participants);
-    let mut trainers: Vec<Option<Behaviour>> = Vec::new();
-    for i in 0..opts.participants {
-        let (behaviour, kind) = match garbage.iter().position(|&g| g == i) {
-            Some(p) if p % 2 == 0 => (Behaviour::Noise, "noise"),
-            Some(_) => (Behaviour::InvertedLabels, "inverted-labels"),
-            None if dropped.contains(&i) => (Behaviour::Honest, "dropped"),
-            None => (Behaviour::Honest, "honest"),
-        };
-        kinds.push(kind);
-        trainers.push(Some(behaviour));
-    }
-    let train_config = |i: usize| TrainConfig {
-        epochs: opts.local_epochs,
-        batch_size: opts.batch_size,
-        learning_rate: opts.lr,
-        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
-        seed: opts.seed ^ ((i as u64 + 1) << 8),
-    };
-    for (i, idx) in parts.iter().enumerate() {
-        if trainers.get(i).copied().flatten() != Some(Behaviour::Noise) {
-            let steps = idx.len().div_ceil(opts.batch_size.max(1)) * opts.local_epochs;
-            total_steps += steps * usize::from(opts.rounds);
-        }
-    }
+    let total_steps = plan.total_steps();
     let participant = |i: usize| -> Result<ParticipantRole<'_, EmbeddedChain, MemStore>> {
         let counter = Arc::clone(&steps);
-        let behaviour = trainers.get(i).copied().flatten().unwrap_or_default();
-        let data = train_set.subset(parts.get(i).map(Vec::as_slice).unwrap_or_default());
-        let trainer = FlTrainer::new(arch.clone(), data, train_config(i))
-            .with_behaviour(behaviour)
-            .on_step(move || {
-                counter.fetch_add(1, Ordering::Relaxed);
-            });
-        let fault = if dropped.contains(&i) {
-            ParticipantFault::VanishAfterMasking(drop_round)
-        } else {
-            ParticipantFault::None
-        };
+        let trainer = plan.trainer(i).on_step(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         Ok(ParticipantRole::new(
             din.clone(),
             &store,
@@ -377,12 +460,7 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
             StateDir::open(root.join(format!("participant-{i}")))?,
             Box::new(trainer),
         )?
-        .with_fault(fault))
-    };
-    let evaluator_fault = |e: usize| match e {
-        e if e >= opts.lying_evaluators => EvaluatorFault::None,
-        e if e % 2 == 0 => EvaluatorFault::WrongAggregates,
-        _ => EvaluatorFault::WrongScores,
+        .with_fault(plan.participant_fault(i)))
     };
     let evaluator = |e: usize| -> Result<EvaluatorRole<'_, EmbeddedChain, MemStore>> {
         Ok(EvaluatorRole::new(
@@ -394,7 +472,7 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
             stake,
             Box::new(AccuracyScorer::new(arch.clone())),
         )?
-        .with_fault(evaluator_fault(e)))
+        .with_fault(plan.evaluator_fault(e)))
     };
     let mut participants = Vec::with_capacity(opts.participants);
     for i in 0..opts.participants {
@@ -509,7 +587,46 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
         }
     }
 
-    // The outcome, read back from the chain.
+    let mut gas: Vec<(&'static str, GasLog)> = lost_gas;
+    gas.push(("owner", owner_role.gas.clone()));
+    gas.extend(participants.iter().map(|p| ("participants", p.gas.clone())));
+    gas.extend(evaluators.iter().map(|e| ("evaluators", e.gas.clone())));
+    let who = Roster {
+        participants: participants.iter().map(ParticipantRole::address).collect(),
+        evaluators: evaluators.iter().map(EvaluatorRole::address).collect(),
+    };
+    summarize(&din, &store, task, &plan, &who, &gas, restarts, started)
+}
+
+/// The addresses of a task's Participants and Evaluators, in plan order.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    /// Participants.
+    pub participants: Vec<Address>,
+    /// Evaluators.
+    pub evaluators: Vec<Address>,
+}
+
+/// The summary of a finished task, read back from the chain and the store: accuracy of
+/// every round's global model on the plan's test set, verification of every round,
+/// payments from `Claimed` events, slashing, scores; `gas` is each role's log
+/// (labelled `owner`, `participants` or `evaluators`).
+///
+/// # Errors
+/// Chain, storage and evaluation errors; [`Error::Inconsistent`] for a round without
+/// a model.
+#[allow(clippy::too_many_arguments)]
+pub fn summarize<C: Chain + ?Sized, S: Store + ?Sized>(
+    din: &Din<'_, C>,
+    store: &S,
+    task: u64,
+    plan: &TaskPlan,
+    who: &Roster,
+    gas: &[(&'static str, GasLog)],
+    restarts: usize,
+    started: Instant,
+) -> Result<TaskSummary> {
+    let opts = &plan.opts;
     let mut accuracy_per_round = Vec::new();
     let mut verified_rounds = Vec::new();
     for r in 1..=opts.rounds {
@@ -518,8 +635,8 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
             reason: format!("round {r} has no model"),
         })?;
         let (_, values) = din_fl::params::decode_model(&store.get(&cid)?)?;
-        accuracy_per_round.push(accuracy(&arch, &test_set, &values)?);
-        if verify_round(&din, &store, task, r, &FixedPoint::default())?.ok() {
+        accuracy_per_round.push(accuracy(&plan.arch, &plan.test_set, &values)?);
+        if verify_round(din, store, task, r, &FixedPoint::default())?.ok() {
             verified_rounds.push(r);
         }
     }
@@ -530,73 +647,62 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
         .filter(|e| e.taskId == task)
         .map(|e| (e.account, u(e.amount)))
         .collect();
-    let medians = scores_by_participant(&din, task)?;
+    let medians = scores_by_participant(din, task)?;
     let mut outcomes = Vec::new();
     let mut paid_p = 0u128;
-    for (i, p) in participants.iter().enumerate() {
-        let paid = claims.get(&p.address()).copied().unwrap_or_default();
+    for (i, a) in who.participants.iter().enumerate() {
+        let paid = claims.get(a).copied().unwrap_or_default();
         paid_p += paid;
         outcomes.push(ParticipantOutcome {
             index: i,
-            address: p.address().to_string(),
-            kind: kinds.get(i).copied().unwrap_or("honest").into(),
-            score: medians.get(&p.address()).copied().unwrap_or_default(),
+            address: a.to_string(),
+            kind: plan.participant_kind(i).into(),
+            score: medians.get(a).copied().unwrap_or_default(),
             reward_wei: paid.to_string(),
         });
     }
-    let gone = crate::roles::slashed(&din, task)?;
+    let gone = crate::roles::slashed(din, task)?;
     let mut paid_e = 0u128;
     let mut evaluator_outcomes = Vec::new();
-    for (e, v) in evaluators.iter().enumerate() {
-        let paid = claims.get(&v.address()).copied().unwrap_or_default();
+    for (e, a) in who.evaluators.iter().enumerate() {
+        let paid = claims.get(a).copied().unwrap_or_default();
         paid_e += paid;
         evaluator_outcomes.push(EvaluatorOutcome {
             index: e,
-            address: v.address().to_string(),
-            kind: match evaluator_fault(e) {
+            address: a.to_string(),
+            kind: match plan.evaluator_fault(e) {
                 EvaluatorFault::None => "honest",
                 EvaluatorFault::WrongAggregates => "wrong-aggregates",
                 EvaluatorFault::WrongScores => "wrong-scores",
             }
             .into(),
-            slashed: gone.contains(&v.address()),
+            slashed: gone.contains(a),
             reward_wei: paid.to_string(),
         });
     }
     let refundable = t.refundable;
-    let slashed: Vec<String> = gone.iter().map(|a| a.to_string()).collect();
     let mut per_op: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut by_role: BTreeMap<String, u64> = BTreeMap::new();
-    let mut add = |role: &str, log: &GasLog| {
+    for (role, log) in gas {
         for (op, g) in &log.0 {
-            let e = per_op.entry((*op).to_string()).or_default();
+            let e = per_op.entry(op.clone()).or_default();
             e.0 += g;
             e.1 += 1;
         }
-        *by_role.entry(role.into()).or_default() += log.total();
-    };
-    for (role, log) in &lost_gas {
-        add(role, log);
-    }
-    add("owner", &owner_role.gas);
-    for p in &participants {
-        add("participants", &p.gas);
-    }
-    for e in &evaluators {
-        add("evaluators", &e.gas);
+        *by_role.entry((*role).into()).or_default() += log.total();
     }
     Ok(TaskSummary {
         final_accuracy: accuracy_per_round.last().copied().unwrap_or_default(),
         accuracy_per_round,
         rounds: opts.rounds,
-        participants: opts.participants,
-        evaluators: n_eval,
+        participants: who.participants.len(),
+        evaluators: who.evaluators.len(),
         deposit_wei: opts.deposit.to_string(),
         paid_participants_wei: paid_p.to_string(),
         paid_evaluators_wei: paid_e.to_string(),
         refundable_wei: refundable.to_string(),
         accounting_exact: paid_p + paid_e + refundable == opts.deposit,
-        slashed_evaluators: slashed,
+        slashed_evaluators: gone.iter().map(|a| a.to_string()).collect(),
         zero_reward_participants: outcomes
             .iter()
             .filter(|o| o.reward_wei == "0")
@@ -642,13 +748,4 @@ fn scores_by_participant<C: Chain + ?Sized>(
         }
     }
     Ok(out)
-}
-
-/// Test data used by [`run_task`], for callers that evaluate models themselves.
-///
-/// # Errors
-/// Missing or malformed data.
-pub fn test_split(opts: &TaskOptions) -> Result<Dataset> {
-    let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
-    Ok(all.split(0.2, opts.seed)?.1)
 }

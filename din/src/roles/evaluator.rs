@@ -310,6 +310,10 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             .iter()
             .any(|e| e.taskId == self.task && e.evaluator == self.me);
         if !committed {
+            if test_set_event(&self.din, self.task)?.is_none() {
+                // The phase says released; the node has not indexed the event yet.
+                return Ok(Step::wait("the test set event", None));
+            }
             if now >= s0 + p {
                 return Ok(Step::wait("settlement (missed the commit window)", None));
             }
@@ -425,4 +429,15 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         self.claimed = Some(u128::try_from(owed).unwrap_or(u128::MAX));
         Ok(Step::Acted(format!("claimed {owed}")))
     }
+}
+
+/// The `TestSetReleased` event of `task`, if the node has it.
+fn test_set_event<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+) -> Result<Option<DinTaskManager::TestSetReleased>> {
+    Ok(din
+        .events::<DinTaskManager::TestSetReleased>()?
+        .into_iter()
+        .find(|e| e.taskId == task))
 }

@@ -61,12 +61,12 @@ impl Step {
 }
 
 /// Gas used by a role, per operation, in the order sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GasLog(pub Vec<(&'static str, u64)>);
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GasLog(pub Vec<(String, u64)>);
 
 impl GasLog {
-    pub(crate) fn record(&mut self, op: &'static str, receipt: &din_chain::backend::Receipt) {
-        self.0.push((op, receipt.gas_used));
+    pub(crate) fn record(&mut self, op: &str, receipt: &din_chain::backend::Receipt) {
+        self.0.push((op.to_string(), receipt.gas_used));
     }
 
     /// Total gas.

@@ -224,6 +224,10 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         }
         // The round's client: rebuilt (stage 0 replayed) when this process has none.
         if self.live.as_ref().map(|l| l.round) != Some(round) {
+            if crate::round::onchain::round_seed(&self.din, self.task, round)?.is_none() {
+                // The state says drawn; the node has not indexed the event yet.
+                return Ok(Step::wait(format!("the seed event of round {round}"), None));
+            }
             let (_, len) = self.genesis()?;
             let views = subgroups(&self.din, self.task, round, len, &self.fixed_point)?;
             let Some(view) = views.into_iter().find(|v| v.index_of(&self.me).is_some()) else {
