@@ -39,6 +39,33 @@ create_exception!(
     "Models, training, data sets and aggregation (din-fl)."
 );
 
+create_exception!(
+    din,
+    ChainError,
+    DinError,
+    "The chain: a contract's named error (revert), a node that cannot be reached."
+);
+create_exception!(
+    din,
+    ProtocolError,
+    DinError,
+    "A role cannot go on, or what the chain and the store say does not fit together."
+);
+
+/// Maps an error of the `din` crate (roles, whole tasks) to its exception family.
+pub(crate) fn din_err(e: din::Error) -> PyErr {
+    match e {
+        din::Error::Core(c) => core_err(c),
+        din::Error::Fl(f) => fl_err(f),
+        din::Error::Chain(c) => ChainError::new_err(c.to_string()),
+        din::Error::Role {
+            role: "task options",
+            ..
+        } => InvalidInputError::new_err(e.to_string()),
+        other => ProtocolError::new_err(other.to_string()),
+    }
+}
+
 /// Maps a din-core error to its exception family.
 pub(crate) fn core_err(e: din_core::Error) -> PyErr {
     use din_core::Error as E;
@@ -91,5 +118,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SecAggError", py.get_type::<SecAggError>())?;
     m.add("ScoringError", py.get_type::<ScoringError>())?;
     m.add("TrainingError", py.get_type::<TrainingError>())?;
+    m.add("ChainError", py.get_type::<ChainError>())?;
+    m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `din._din`: the native module of the `din` Python package.
 //!
 //! Thin wrappers over din-core (CIDs, the local store, secure aggregation, median
-//! scoring) and din-fl (models, training, FedAvg), numpy in and numpy out. Heavy work
+//! scoring), din-fl (models, training, FedAvg) and din (whole tasks through the roles),
+//! numpy in and numpy out. Heavy work
 //! runs with the GIL released. Every Rust error becomes one of the exceptions of
 //! [`errors`], all subclasses of `din.DinError`, carrying the Rust message.
 
@@ -9,6 +10,7 @@ mod encoding;
 mod errors;
 mod model;
 mod secagg;
+mod task;
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -266,6 +268,7 @@ fn _din(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<secagg::PySecAggParams>()?;
     m.add_class::<secagg::SecAggClient>()?;
     m.add_function(wrap_pyfunction!(secagg::secagg_unmask, m)?)?;
+    m.add_function(wrap_pyfunction!(task::run_task_json, m)?)?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -11,19 +11,26 @@ released; numpy arrays go in and come out.
 
 Errors are ``din.DinError`` subclasses carrying the Rust message:
 ``InvalidInputError`` (bad shapes, dtypes, lengths, NaN), ``CidError``,
-``EncodingError``, ``StoreError``, ``SecAggError``, ``ScoringError``, ``TrainingError``.
+``EncodingError``, ``StoreError``, ``SecAggError``, ``ScoringError``, ``TrainingError``,
+``ChainError`` (a contract's named error, an unreachable node) and ``ProtocolError``.
+
+A whole task (the quickstart) in one call: ``din.run_task(rounds=5)`` returns its
+summary as a dict.
 """
 
 import json as _json
-from typing import Any as _Any, Dict as _Dict, Union as _Union
+import os as _os
+from typing import Any as _Any, Callable as _Callable, Dict as _Dict, Optional as _Optional, Union as _Union
 
 from din._din import (
+    ChainError,
     CidError,
     DinError,
     EncodingError,
     InvalidInputError,
     LocalStore,
     Model,
+    ProtocolError,
     ScoringError,
     SecAggClient,
     SecAggError,
@@ -36,17 +43,20 @@ from din._din import (
     encode_json,
     fedavg,
     median_scores,
+    run_task_json,
     secagg_unmask,
     simulate_secure_aggregation,
 )
 
 __all__ = [
+    "ChainError",
     "CidError",
     "DinError",
     "EncodingError",
     "InvalidInputError",
     "LocalStore",
     "Model",
+    "ProtocolError",
     "ScoringError",
     "SecAggClient",
     "SecAggError",
@@ -59,6 +69,7 @@ __all__ = [
     "encode",
     "fedavg",
     "median_scores",
+    "run_task",
     "secagg_unmask",
     "simulate_secure_aggregation",
 ]
@@ -78,3 +89,59 @@ def decode(kind: str, data: bytes) -> _Dict[str, _Any]:
     """The value (as a dict) of canonical bytes of a ``kind`` value; strict."""
     result: _Dict[str, _Any] = _json.loads(decode_json(kind, data))
     return result
+
+
+def run_task(
+    *,
+    participants: int = 30,
+    subgroup_size: int = 10,
+    evaluators_per_subgroup: int = 3,
+    rounds: int = 5,
+    model: str = "mlp",
+    local_epochs: int = 5,
+    seed: int = 0,
+    drop: int = 0,
+    lying_evaluators: int = 0,
+    garbage_updates: int = 0,
+    data_dir: _Optional[str] = None,
+    progress: _Optional[_Callable[[_Dict[str, _Any]], None]] = None,
+) -> _Dict[str, _Any]:
+    """Runs a whole DIN task on the embedded defaults and returns its summary.
+
+    The quickstart's task (``cargo run --release --example quickstart``): a Model
+    Owner, ``participants`` Participants training ``model`` on MNIST partitions in
+    subgroups of ``subgroup_size`` with SecAgg+ masking, ``evaluators_per_subgroup``
+    staked Evaluators per subgroup, ``rounds`` rounds through the contracts on an
+    in-process EVM, scoring on the sealed test set and settlement. Faults: ``drop``
+    Participants vanish after masking, ``lying_evaluators`` lie about aggregates or
+    scores, ``garbage_updates`` Participants upload noise or inverted-label models.
+
+    ``data_dir`` holds ``mnist/`` (default: ``$DIN_DATA`` or ``../shared/data``).
+    ``progress`` is called with a dict (``round``, ``rounds``, ``trained_steps``,
+    ``total_steps``, ``last``) after every action. Runs with the GIL released.
+
+    The summary has ``final_accuracy``, ``accuracy_per_round``, ``rounds``,
+    ``participants``, ``evaluators``, ``deposit_wei``, ``paid_participants_wei``,
+    ``paid_evaluators_wei``, ``refundable_wei`` (decimal strings), ``accounting_exact``,
+    ``slashed_evaluators``, ``zero_reward_participants``, ``gas`` (operation: mean gas),
+    ``gas_by_role``, ``participant_outcomes``, ``evaluator_outcomes``,
+    ``verified_rounds`` and ``wall_seconds``.
+    """
+    directory = data_dir if data_dir is not None else _os.environ.get("DIN_DATA", "../shared/data")
+    summary: _Dict[str, _Any] = _json.loads(
+        run_task_json(
+            data_dir=directory,
+            participants=participants,
+            subgroup_size=subgroup_size,
+            evaluators_per_subgroup=evaluators_per_subgroup,
+            rounds=rounds,
+            model=model,
+            local_epochs=local_epochs,
+            seed=seed,
+            drop=drop,
+            lying_evaluators=lying_evaluators,
+            garbage_updates=garbage_updates,
+            progress=progress,
+        )
+    )
+    return summary

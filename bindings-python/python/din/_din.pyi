@@ -1,18 +1,20 @@
 """Type stubs of din's native module (checked against it by mypy's stubtest)."""
 
 from os import PathLike
-from typing import Any, Sequence, Union, final
+from typing import Any, Callable, Dict, Optional, Sequence, Union, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ChainError",
     "CidError",
     "DinError",
     "EncodingError",
     "InvalidInputError",
     "LocalStore",
     "Model",
+    "ProtocolError",
     "ScoringError",
     "SecAggClient",
     "SecAggError",
@@ -25,6 +27,7 @@ __all__ = [
     "encode_json",
     "fedavg",
     "median_scores",
+    "run_task_json",
     "secagg_unmask",
     "simulate_secure_aggregation",
 ]
@@ -38,6 +41,8 @@ class StoreError(DinError): ...
 class SecAggError(DinError): ...
 class ScoringError(DinError): ...
 class TrainingError(DinError): ...
+class ChainError(DinError): ...
+class ProtocolError(DinError): ...
 
 _Updates = Union[npt.NDArray[np.float32], Sequence[npt.NDArray[np.float32]]]
 _Weights = Union[npt.NDArray[np.float64], Sequence[float]]
@@ -149,3 +154,19 @@ def secagg_unmask(
     reveals: Sequence[bytes],
 ) -> tuple[npt.NDArray[np.float32], int, bytes]:
     """Evaluator side: (weighted mean, total weight, digest of the exact sum)."""
+
+def run_task_json(
+    *,
+    data_dir: str,
+    participants: int,
+    subgroup_size: int,
+    evaluators_per_subgroup: int,
+    rounds: int,
+    model: str,
+    local_epochs: int,
+    seed: int,
+    drop: int,
+    lying_evaluators: int,
+    garbage_updates: int,
+    progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+) -> str: ...
