@@ -32,8 +32,8 @@ echo "== cargo test (workspace default members, doc tests included)"
 cargo test --locked
 
 echo "== every role in its own process against anvil and js-ipfs, with kills and restarts"
-# The dev profile reuses the examples `cargo test` just built; users run it in release.
-DIN_PROFILE=dev bash examples/multiprocess/run.sh
+# It runs the examples `cargo test` just built (dev profile); users run it in release.
+DIN_PROFILE=dev DIN_SKIP_BUILD=1 bash examples/multiprocess/run.sh
 
 echo "== Python package: pip install ./bindings-python (maturin, abi3), pytest, stubtest"
 python3 -m venv .venv

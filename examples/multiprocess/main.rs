@@ -32,7 +32,7 @@ use din::roles::evaluator::EvaluatorRole;
 use din::roles::learning::AccuracyScorer;
 use din::roles::owner::OwnerRole;
 use din::roles::participant::ParticipantRole;
-use din::roles::{GasLog, StateDir, Step};
+use din::roles::{GasLog, Role, StateDir, Step};
 use din::store::IpfsStore;
 use din::store::jsipfs::JsIpfs;
 
@@ -138,23 +138,19 @@ fn deployment_of(s: &str) -> Res<Deployment> {
 }
 
 /// Steps one role until it is done, polling; errors are logged and retried (another
-/// process may not have acted yet), up to a limit.
-fn drive(
-    name: &str,
-    dir: &StateDir,
-    mut step: impl FnMut() -> din::Result<Step>,
-    gas: impl Fn() -> GasLog,
-) -> Res<()> {
+/// process may not have acted yet), up to a limit. Its gas log is saved after every
+/// action (appended to what earlier incarnations of the process logged).
+fn drive(name: &str, dir: &StateDir, role: &mut dyn Role) -> Res<()> {
     let mut errors = 0;
     let mut saved: GasLog = dir.load("gas.json")?;
     let base = saved.0.len();
     loop {
-        match step() {
+        match role.step() {
             Ok(Step::Acted(what)) => {
                 println!("{name}: {what}");
                 errors = 0;
                 saved.0.truncate(base);
-                saved.0.extend(gas().0);
+                saved.0.extend(role.gas().0.iter().cloned());
                 dir.save("gas.json", &saved)?;
             }
             Ok(Step::Waiting { .. }) => std::thread::sleep(Duration::from_millis(300)),
@@ -183,75 +179,47 @@ fn run_role(role: &str, index: usize, a: &Args, rest: &[(String, String)]) -> Re
     let store = IpfsStore::new(get(rest, "--ipfs")?);
     let dir = StateDir::open(get(rest, "--state")?)?;
     let name = format!("{role} {index}");
-    match role {
+    let task = || -> Res<u64> { Ok(get(rest, "--task")?.parse()?) };
+    let mut r: Box<dyn Role + '_> = match role {
         "owner" => {
             let config = plan.owner_config(deployment.token, a.stage_period);
-            let mut r = OwnerRole::new(din, &store, me, dir.clone(), config)?;
-            let gas = std::cell::RefCell::new(GasLog::default());
-            drive(
-                &name,
-                &dir,
-                || {
-                    let s = r.step();
-                    *gas.borrow_mut() = r.gas.clone();
-                    if let Some(t) = r.task() {
-                        let _ = dir.save("task.json", &t);
-                    }
-                    s
-                },
-                || gas.borrow().clone(),
-            )
+            let mut o = OwnerRole::new(din, &store, me, dir.clone(), config)?;
+            // The orchestrator waits for the task id in `task.json`.
+            while o.task().is_none() {
+                o.step()?;
+            }
+            dir.save("task.json", &o.task())?;
+            Box::new(o)
         }
-        "participant" => {
-            let task: u64 = get(rest, "--task")?.parse()?;
-            let mut r = ParticipantRole::new(
+        "participant" => Box::new(
+            ParticipantRole::new(
                 din,
                 &store,
                 me,
-                task,
+                task()?,
                 dir.clone(),
                 Box::new(plan.trainer(index)),
             )?
-            .with_fault(plan.participant_fault(index));
-            let gas = std::cell::RefCell::new(GasLog::default());
-            drive(
-                &name,
-                &dir,
-                || {
-                    let s = r.step();
-                    *gas.borrow_mut() = r.gas.clone();
-                    s
-                },
-                || gas.borrow().clone(),
-            )
-        }
+            .with_fault(plan.participant_fault(index)),
+        ),
         "evaluator" => {
-            let task: u64 = get(rest, "--task")?.parse()?;
             let scorer = Box::new(AccuracyScorer::new(plan.arch.clone()));
-            let mut r = EvaluatorRole::new(
-                din,
-                &store,
-                me,
-                task,
-                dir.clone(),
-                evaluator_stake(),
-                scorer,
-            )?
-            .with_fault(plan.evaluator_fault(index));
-            let gas = std::cell::RefCell::new(GasLog::default());
-            drive(
-                &name,
-                &dir,
-                || {
-                    let s = r.step();
-                    *gas.borrow_mut() = r.gas.clone();
-                    s
-                },
-                || gas.borrow().clone(),
+            Box::new(
+                EvaluatorRole::new(
+                    din,
+                    &store,
+                    me,
+                    task()?,
+                    dir.clone(),
+                    evaluator_stake(),
+                    scorer,
+                )?
+                .with_fault(plan.evaluator_fault(index)),
             )
         }
-        other => Err(format!("unknown role {other:?}").into()),
-    }
+        other => return Err(format!("unknown role {other:?}").into()),
+    };
+    drive(&name, &dir, r.as_mut())
 }
 
 // ------------------------------------------------------------------ the orchestrator

@@ -11,9 +11,13 @@ fi
 if [ ! -f tests/js-ipfs/node_modules/ipfs/src/cli.js ] && [ -z "${DIN_JSIPFS:-}" ]; then
   (cd tests/js-ipfs && npm ci --no-audit --no-fund)
 fi
-# DIN_PROFILE=dev reuses a `cargo test` build (CI); the default is release.
+# DIN_PROFILE=dev uses the dev profile; DIN_SKIP_BUILD=1 runs binaries `cargo test` has
+# just built (CI: building the one example alone would unify features differently and
+# rebuild the dependencies). The default builds and runs the release profile.
 profile="${DIN_PROFILE:-release}"
 dir=release
 [ "$profile" = dev ] && dir=debug
-cargo build --locked --profile "$profile" --example multiprocess --example verify
+if [ "${DIN_SKIP_BUILD:-}" != 1 ]; then
+  cargo build --locked --profile "$profile" --example multiprocess --example verify
+fi
 exec "target/$dir/examples/multiprocess" --json "$@"

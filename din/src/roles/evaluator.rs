@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use super::learning::ContributionScorer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed};
 use crate::round::evaluator::aggregate;
-use crate::round::onchain::{messages, subgroups};
+use crate::round::onchain::{SubgroupView, messages, subgroups};
 use crate::round::scoring;
 use crate::{Error, Result};
 
@@ -71,15 +71,7 @@ pub struct EvaluatorRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     claimed: Option<u128>,
 }
 
-impl<C: Chain + ?Sized, S: Store + ?Sized> std::fmt::Debug for EvaluatorRole<'_, C, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvaluatorRole")
-            .field("me", &self.me)
-            .field("task", &self.task)
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
-    }
-}
+super::impl_role!(EvaluatorRole, EvaluatorFault);
 
 impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
     /// Evaluator `me` of `task`, staking `stake` DIN wei if it has no stake yet (it
@@ -124,28 +116,6 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             gas: GasLog::default(),
             claimed: None,
         })
-    }
-
-    /// Uses `fixed_point` (every role of a task must use the same).
-    pub fn with_fixed_point(mut self, fixed_point: FixedPoint) -> Self {
-        self.fixed_point = fixed_point;
-        self
-    }
-
-    /// Injects `fault`.
-    pub fn with_fault(mut self, fault: EvaluatorFault) -> Self {
-        self.fault = fault;
-        self
-    }
-
-    /// Its address.
-    pub fn address(&self) -> Address {
-        self.me
-    }
-
-    /// What it claimed, once it has.
-    pub fn claimed(&self) -> Option<u128> {
-        self.claimed
     }
 
     /// Does the next thing due; see the module docs.
@@ -224,6 +194,24 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         })
     }
 
+    /// Subgroup `j` of `round`, as the chain defines it.
+    fn view(&self, round: u16, j: u32) -> Result<SubgroupView> {
+        let views = subgroups(
+            &self.din,
+            self.task,
+            round,
+            self.vector_len()?,
+            &self.fixed_point,
+        )?;
+        views
+            .into_iter()
+            .nth(j as usize)
+            .ok_or_else(|| Error::Inconsistent {
+                what: "evaluator assignment",
+                reason: format!("assigned subgroup {j} is not one of round {round}'s"),
+            })
+    }
+
     fn aggregate_round(
         &mut self,
         st: &din_chain::bindings::DinTaskManager::RoundState,
@@ -257,18 +245,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         if now >= t0 + 5 * p {
             return Ok(Step::wait(format!("round {} (missed)", round + 1), None));
         }
-        let views = subgroups(
-            &self.din,
-            self.task,
-            round,
-            self.vector_len()?,
-            &self.fixed_point,
-        )?;
-        let view = views.get(j as usize).ok_or_else(|| Error::Inconsistent {
-            what: "evaluator assignment",
-            reason: format!("assigned subgroup {j} of {}", views.len()),
-        })?;
-        let msgs = messages(&self.din, self.task, round, view)?;
+        let view = self.view(round, j)?;
+        let msgs = messages(&self.din, self.task, round, &view)?;
         let cid = match self.fault {
             EvaluatorFault::WrongAggregates => {
                 cid_of(format!("a convenient aggregate from {}", self.me).as_bytes())
@@ -372,17 +350,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
                 reason: "no final model".into(),
             })?;
         let (_, global) = din_fl::params::decode_model(&self.store.get(&global_cid)?)?;
-        let views = subgroups(
-            &self.din,
-            self.task,
-            rounds,
-            self.vector_len()?,
-            &self.fixed_point,
-        )?;
-        let view = views.get(j as usize).ok_or_else(|| Error::Inconsistent {
-            what: "evaluator assignment",
-            reason: format!("assigned subgroup {j} of {}", views.len()),
-        })?;
+        let view = self.view(rounds, j)?;
         let contributions: BTreeMap<Address, din_core::Cid> =
             scoring::contributions(&self.din, self.task)?;
         let mut scores = Vec::with_capacity(view.members.len());

@@ -60,6 +60,74 @@ impl Step {
     }
 }
 
+/// What the three roles have in common, for drivers that step any of them.
+pub trait Role {
+    /// Does the next thing due.
+    ///
+    /// # Errors
+    /// The role's errors; a failed step changed nothing a later step cannot redo.
+    fn step(&mut self) -> Result<Step>;
+
+    /// The gas of the transactions this role object sent.
+    fn gas(&self) -> &GasLog;
+}
+
+macro_rules! impl_role {
+    ($t:ident, $fault:ident) => {
+        crate::roles::impl_role!($t);
+
+        impl<C: din_chain::Chain + ?Sized, S: din_core::Store + ?Sized> $t<'_, C, S> {
+            /// Uses `fixed_point` for updates (every role of a task must use the same).
+            pub fn with_fixed_point(mut self, fixed_point: din_core::secagg::FixedPoint) -> Self {
+                self.fixed_point = fixed_point;
+                self
+            }
+
+            /// Injects `fault` (test and demonstration runs).
+            pub fn with_fault(mut self, fault: $fault) -> Self {
+                self.fault = fault;
+                self
+            }
+
+            /// Its address.
+            pub fn address(&self) -> din_chain::alloy::primitives::Address {
+                self.me
+            }
+
+            /// What it claimed, once it has.
+            pub fn claimed(&self) -> Option<u128> {
+                self.claimed
+            }
+        }
+
+        impl<C: din_chain::Chain + ?Sized, S: din_core::Store + ?Sized> std::fmt::Debug
+            for $t<'_, C, S>
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("me", &self.me)
+                    .field("task", &self.task)
+                    .field("dir", &self.dir)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+    ($t:ident) => {
+        impl<C: din_chain::Chain + ?Sized, S: din_core::Store + ?Sized> crate::roles::Role
+            for $t<'_, C, S>
+        {
+            fn step(&mut self) -> crate::Result<crate::roles::Step> {
+                $t::step(self)
+            }
+
+            fn gas(&self) -> &crate::roles::GasLog {
+                &self.gas
+            }
+        }
+    };
+}
+pub(crate) use impl_role;
+
 /// Gas used by a role, per operation, in the order sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GasLog(pub Vec<(String, u64)>);

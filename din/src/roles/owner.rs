@@ -67,6 +67,8 @@ pub struct OwnerRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     refunded: Option<u128>,
 }
 
+super::impl_role!(OwnerRole);
+
 impl<C: Chain + ?Sized, S: Store + ?Sized> std::fmt::Debug for OwnerRole<'_, C, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OwnerRole")

@@ -73,15 +73,7 @@ pub struct ParticipantRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     claimed: Option<u128>,
 }
 
-impl<C: Chain + ?Sized, S: Store + ?Sized> std::fmt::Debug for ParticipantRole<'_, C, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParticipantRole")
-            .field("me", &self.me)
-            .field("task", &self.task)
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
-    }
-}
+super::impl_role!(ParticipantRole, ParticipantFault);
 
 impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
     /// Participant `me` of `task`, keeping its state in `dir` (its secret is created
@@ -113,28 +105,6 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             gas: GasLog::default(),
             claimed: None,
         })
-    }
-
-    /// Uses `fixed_point` for updates (every role of a task must use the same).
-    pub fn with_fixed_point(mut self, fixed_point: FixedPoint) -> Self {
-        self.fixed_point = fixed_point;
-        self
-    }
-
-    /// Injects `fault`.
-    pub fn with_fault(mut self, fault: ParticipantFault) -> Self {
-        self.fault = fault;
-        self
-    }
-
-    /// Its address.
-    pub fn address(&self) -> Address {
-        self.me
-    }
-
-    /// What it claimed, once it has.
-    pub fn claimed(&self) -> Option<u128> {
-        self.claimed
     }
 
     fn save(&self) -> Result<()> {
