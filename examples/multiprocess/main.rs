@@ -18,6 +18,7 @@
 //! `DIR/<role>/` (a temporary directory unless `--keep DIR`).
 
 use std::error::Error;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -386,6 +387,7 @@ fn orchestrate(a: &Args) -> Res<()> {
     let mut killed_participant = false;
     let mut killed_evaluator = false;
     let mut restarts = 0;
+    let mut last_status = None;
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         if !killed_participant && root.join("participant-0/round-1.update").exists() {
@@ -421,10 +423,20 @@ fn orchestrate(a: &Args) -> Res<()> {
             }
         }
         let st = din.round_state(task)?;
-        eprint!(
-            "\r  phase {} round {}/{}: {running} role processes running   ",
-            st.phase, st.round, a.opts.rounds
-        );
+        let status = (st.phase, st.round, running);
+        if last_status != Some(status) {
+            // A live line on a terminal, one line per change in logs.
+            let line = format!(
+                "  phase {} round {}/{}: {running} role processes running",
+                st.phase, st.round, a.opts.rounds
+            );
+            if std::io::stderr().is_terminal() {
+                eprint!("\r{line}   ");
+            } else {
+                eprintln!("{line}");
+            }
+            last_status = Some(status);
+        }
         if running == 0 {
             break;
         }
