@@ -784,4 +784,8 @@ fn a_client_rebuilt_from_its_secret_finishes_the_round() {
     assert_ne!(next_round.mask_public, adverts[2].mask_public);
     let (_, other) = Participant::from_secret(p.clone(), 2, &secrets[3]).unwrap();
     assert_ne!(other.cipher_public, adverts[2].cipher_public);
+    // Purpose keys: deterministic per label, independent across labels and secrets.
+    assert_eq!(*secret.derive_key(b"a"), *secrets[2].derive_key(b"a"));
+    assert_ne!(*secret.derive_key(b"a"), *secret.derive_key(b"b"));
+    assert_ne!(*secret.derive_key(b"a"), *secrets[3].derive_key(b"a"));
 }

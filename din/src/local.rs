@@ -32,7 +32,7 @@ use crate::roles::evaluator::{EvaluatorFault, EvaluatorRole};
 use crate::roles::learning::{AccuracyScorer, Behaviour, FlTrainer, accuracy};
 use crate::roles::owner::{OwnerConfig, OwnerRole};
 use crate::roles::participant::{ParticipantFault, ParticipantRole};
-use crate::roles::{GasLog, StateDir, Step};
+use crate::roles::{GasLog, Role, StateDir, Step};
 use crate::round::verify::verify_round;
 use crate::{Error, Result};
 
@@ -474,17 +474,30 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
         )?
         .with_fault(plan.evaluator_fault(e)))
     };
-    let mut participants = Vec::with_capacity(opts.participants);
-    for i in 0..opts.participants {
+    let n_p = opts.participants;
+    let mut roles: Vec<Box<dyn Role + '_>> = vec![Box::new(owner_role)];
+    for i in 0..n_p {
         chain.add_account(account("participant", i));
-        participants.push(participant(i)?);
+        roles.push(Box::new(participant(i)?));
     }
-    let mut evaluators = Vec::with_capacity(n_eval);
     for e in 0..n_eval {
         let me = chain.add_account(account("evaluator", e));
         din.transfer(owner, me, stake)?;
-        evaluators.push(evaluator(e)?);
+        roles.push(Box::new(evaluator(e)?));
     }
+    // Role `k` of `roles`: the Owner, then the Participants, then the Evaluators.
+    let kind = |k: usize| match k {
+        0 => ("owner", 0),
+        k if k <= n_p => ("participants", k - 1),
+        k => ("evaluators", k - 1 - n_p),
+    };
+    let rebuild = |k: usize| -> Result<Box<dyn Role + '_>> {
+        Ok(match kind(k) {
+            ("owner", _) => Box::new(owner_role_of()?),
+            ("participants", i) => Box::new(participant(i)?),
+            (_, e) => Box::new(evaluator(e)?),
+        })
+    };
 
     // The driver.
     let mut report = |who: String, what: String| {
@@ -528,43 +541,26 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
         };
         // The crash drill: every `restart_every` actions, the role that just acted is
         // dropped with its in-memory state and rebuilt from its state directory.
-        let drill = opts.restart_every;
-        let crash_due = |actions: &mut usize| {
-            *actions += 1;
-            drill > 0 && actions.is_multiple_of(drill)
-        };
-        while note(owner_role.step()?, "owner".into(), &mut acted, &mut done) {
-            if crash_due(&mut actions) {
-                let old = std::mem::replace(&mut owner_role, owner_role_of()?);
-                lost_gas.push(("owner", old.gas));
-                restarts += 1;
-            }
-        }
-        for i in 0..participants.len() {
-            while let Some(p) = participants.get_mut(i) {
-                if !note(p.step()?, format!("participant {i}"), &mut acted, &mut done) {
+        for k in 0..roles.len() {
+            let (label, i) = kind(k);
+            let who = match label {
+                "owner" => "owner".to_string(),
+                "participants" => format!("participant {i}"),
+                _ => format!("evaluator {i}"),
+            };
+            while let Some(r) = roles.get_mut(k) {
+                if !note(r.step()?, who.clone(), &mut acted, &mut done) {
                     break;
                 }
-                if crash_due(&mut actions) {
-                    let old = std::mem::replace(p, participant(i)?);
-                    lost_gas.push(("participants", old.gas));
+                actions += 1;
+                if opts.restart_every > 0 && actions.is_multiple_of(opts.restart_every) {
+                    let old = std::mem::replace(r, rebuild(k)?);
+                    lost_gas.push((label, old.gas().clone()));
                     restarts += 1;
                 }
             }
         }
-        for e in 0..evaluators.len() {
-            while let Some(v) = evaluators.get_mut(e) {
-                if !note(v.step()?, format!("evaluator {e}"), &mut acted, &mut done) {
-                    break;
-                }
-                if crash_due(&mut actions) {
-                    let old = std::mem::replace(v, evaluator(e)?);
-                    lost_gas.push(("evaluators", old.gas));
-                    restarts += 1;
-                }
-            }
-        }
-        if done == 1 + participants.len() + evaluators.len() {
+        if done == roles.len() {
             break;
         }
         if acted {
@@ -588,12 +584,15 @@ pub fn run_task(opts: &TaskOptions, mut progress: impl FnMut(&Progress)) -> Resu
     }
 
     let mut gas: Vec<(&'static str, GasLog)> = lost_gas;
-    gas.push(("owner", owner_role.gas.clone()));
-    gas.extend(participants.iter().map(|p| ("participants", p.gas.clone())));
-    gas.extend(evaluators.iter().map(|e| ("evaluators", e.gas.clone())));
+    gas.extend(
+        roles
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (kind(k).0, r.gas().clone())),
+    );
     let who = Roster {
-        participants: participants.iter().map(ParticipantRole::address).collect(),
-        evaluators: evaluators.iter().map(EvaluatorRole::address).collect(),
+        participants: (0..n_p).map(|i| account("participant", i)).collect(),
+        evaluators: (0..n_eval).map(|e| account("evaluator", e)).collect(),
     };
     summarize(&din, &store, task, &plan, &who, &gas, restarts, started)
 }

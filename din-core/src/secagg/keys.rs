@@ -148,6 +148,13 @@ impl ClientSecret {
         Zeroizing::new(self.0)
     }
 
+    /// A 32-byte key for another purpose of the same holder, `HKDF-SHA256(salt =
+    /// "din/client-secret/v1", ikm = secret, info = label)`: distinct labels give
+    /// independent keys (e.g. an Evaluator's X25519 key, its score salts).
+    pub fn derive_key(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        hkdf32(b"din/client-secret/v1", &self.0, label)
+    }
+
     /// `HKDF-SHA256(salt = context, ikm = secret, info = ROUND_KEYS_INFO || label ||
     /// index as u32 BE)`: a key for one purpose of client `index` in the round whose
     /// context is `context`.

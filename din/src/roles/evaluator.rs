@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use din_chain::alloy::primitives::{Address, B256, U256, keccak256};
+use din_chain::alloy::primitives::{Address, B256, U256};
 use din_chain::bindings::DinTaskManager;
 use din_chain::{Chain, Din};
 use din_core::content::cid_of;
@@ -20,12 +20,11 @@ use din_core::sealed::EvaluatorKey;
 use din_core::secagg::{ClientSecret, FixedPoint};
 use din_core::{Digest32, Store, TaskId};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use super::learning::ContributionScorer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed};
 use crate::round::evaluator::aggregate;
-use crate::round::onchain::{SubgroupView, messages, subgroups};
+use crate::round::onchain::{SubgroupView, genesis, messages, subgroups};
 use crate::round::scoring;
 use crate::{Error, Result};
 
@@ -66,6 +65,7 @@ pub struct EvaluatorRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     fixed_point: FixedPoint,
     fault: EvaluatorFault,
     record: Record,
+    vector_len: Option<u32>,
     /// Gas this Evaluator's transactions used.
     pub gas: GasLog,
     claimed: Option<u128>,
@@ -89,17 +89,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         scorer: Box<dyn ContributionScorer + 'a>,
     ) -> Result<Self> {
         let secret = dir.secret()?;
-        let mut seed = Zeroizing::new([0u8; 32]);
-        seed.copy_from_slice(
-            keccak256(
-                [
-                    b"din/evaluator-key".as_slice(),
-                    secret.to_bytes().as_slice(),
-                ]
-                .concat(),
-            )
-            .as_slice(),
-        );
+        let seed = secret.derive_key(b"din/evaluator/x25519");
         Ok(Self {
             din,
             store,
@@ -113,6 +103,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             stake,
             fixed_point: FixedPoint::default(),
             fault: EvaluatorFault::None,
+            vector_len: None,
             gas: GasLog::default(),
             claimed: None,
         })
@@ -182,27 +173,20 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             .map(|(_, j, slot)| (j, slot)))
     }
 
-    fn vector_len(&self) -> Result<u32> {
-        let cid = self.din.model(self.task, 0)?.ok_or_else(|| Error::Role {
-            role: "evaluator",
-            reason: format!("task {} has no genesis model", self.task),
-        })?;
-        let (_, values) = din_fl::params::decode_model(&self.store.get(&cid)?)?;
-        u32::try_from(values.len()).map_err(|_| Error::Role {
-            role: "evaluator",
-            reason: "the genesis model is too large".into(),
-        })
+    /// Every update's length (from the genesis model, fetched once).
+    fn vector_len(&mut self) -> Result<u32> {
+        if let Some(len) = self.vector_len {
+            return Ok(len);
+        }
+        let (_, len) = genesis(&self.din, self.store, self.task)?;
+        self.vector_len = Some(len);
+        Ok(len)
     }
 
     /// Subgroup `j` of `round`, as the chain defines it.
-    fn view(&self, round: u16, j: u32) -> Result<SubgroupView> {
-        let views = subgroups(
-            &self.din,
-            self.task,
-            round,
-            self.vector_len()?,
-            &self.fixed_point,
-        )?;
+    fn view(&mut self, round: u16, j: u32) -> Result<SubgroupView> {
+        let len = self.vector_len()?;
+        let views = subgroups(&self.din, self.task, round, len, &self.fixed_point)?;
         views
             .into_iter()
             .nth(j as usize)
@@ -262,12 +246,10 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         )))
     }
 
+    /// The salt of this Evaluator's score commitment for `subgroup` of its task.
     fn salt(&self, subgroup: u32) -> B256 {
-        let mut input = b"din/score-salt".to_vec();
-        input.extend_from_slice(self.secret.to_bytes().as_slice());
-        input.extend_from_slice(&self.task.to_be_bytes());
-        input.extend_from_slice(&subgroup.to_be_bytes());
-        keccak256(&input)
+        let label = format!("din/evaluator/score-salt/{}/{subgroup}", self.task);
+        B256::from(*self.secret.derive_key(label.as_bytes()))
     }
 
     fn score(&mut self, st: &din_chain::bindings::DinTaskManager::RoundState) -> Result<Step> {
@@ -288,7 +270,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             .iter()
             .any(|e| e.taskId == self.task && e.evaluator == self.me);
         if !committed {
-            if test_set_event(&self.din, self.task)?.is_none() {
+            if scoring::test_set_release(&self.din, self.task)?.is_none() {
                 // The phase says released; the node has not indexed the event yet.
                 return Ok(Step::wait("the test set event", None));
             }
@@ -397,15 +379,4 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         self.claimed = Some(u128::try_from(owed).unwrap_or(u128::MAX));
         Ok(Step::Acted(format!("claimed {owed}")))
     }
-}
-
-/// The `TestSetReleased` event of `task`, if the node has it.
-fn test_set_event<C: Chain + ?Sized>(
-    din: &Din<'_, C>,
-    task: u64,
-) -> Result<Option<DinTaskManager::TestSetReleased>> {
-    Ok(din
-        .events::<DinTaskManager::TestSetReleased>()?
-        .into_iter()
-        .find(|e| e.taskId == task))
 }

@@ -21,7 +21,7 @@ use din_core::{Cid, Store};
 use serde::{Deserialize, Serialize};
 
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed};
-use crate::round::onchain::{accepted_aggregate, subgroups};
+use crate::round::onchain::{accepted_aggregate, genesis, subgroups};
 use crate::round::owner::combine;
 use crate::round::{fetch, scoring};
 use crate::{Error, Result};
@@ -250,18 +250,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     /// The round's global model: the accepted aggregates combined, as a model file with
     /// the genesis manifest; the previous model again when no subgroup was accepted.
     fn global_model(&self, task: u64, round: u16) -> Result<Cid> {
-        let genesis = self.din.model(task, 0)?.ok_or_else(|| Error::Role {
-            role: "owner",
-            reason: format!("task {task} has no genesis model"),
-        })?;
-        let (manifest, values) = din_fl::params::decode_model(&self.store.get(&genesis)?)?;
-        let views = subgroups(
-            &self.din,
-            task,
-            round,
-            values.len() as u32,
-            &self.config.fixed_point,
-        )?;
+        let (manifest, len) = genesis(&self.din, self.store, task)?;
+        let views = subgroups(&self.din, task, round, len, &self.config.fixed_point)?;
         let mut accepted: Vec<SubgroupAggregate> = Vec::new();
         for v in &views {
             if let Some(cid) = accepted_aggregate(&self.din, task, round, v.subgroup)? {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::learning::LocalTrainer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed, stages_sent};
-use crate::round::onchain::{SubgroupView, messages, subgroups, survivors};
+use crate::round::onchain::{SubgroupView, genesis, messages, subgroups, survivors};
 use crate::round::{fetch, put, scoring};
 use crate::{Error, Result};
 
@@ -115,17 +115,9 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         if let Some(g) = &self.genesis {
             return Ok(g.clone());
         }
-        let cid = self.din.model(self.task, 0)?.ok_or_else(|| Error::Role {
-            role: "participant",
-            reason: format!("task {} has no genesis model", self.task),
-        })?;
-        let (manifest, values) = din_fl::params::decode_model(&self.store.get(&cid)?)?;
-        let len = u32::try_from(values.len()).map_err(|_| Error::Role {
-            role: "participant",
-            reason: "the genesis model is too large".into(),
-        })?;
-        self.genesis = Some((manifest.clone(), len));
-        Ok((manifest, len))
+        let g = genesis(&self.din, self.store, self.task)?;
+        self.genesis = Some(g.clone());
+        Ok(g)
     }
 
     /// Does the next thing due; see the module docs.

@@ -51,6 +51,29 @@ pub fn round_seed<C: Chain + ?Sized>(
         .map(|e| e.seed.0))
 }
 
+/// The genesis model of `task` (its round-0 model, by CID on-chain): its manifest and
+/// its number of values, which is every update's length.
+///
+/// # Errors
+/// Chain, storage and decoding errors; [`Error::Inconsistent`] for a task without a
+/// genesis model or with more than `u32::MAX` values.
+pub fn genesis<C: Chain + ?Sized, S: din_core::Store + ?Sized>(
+    din: &Din<'_, C>,
+    store: &S,
+    task: u64,
+) -> Result<(din_core::ParamManifest, u32)> {
+    let cid = din.model(task, 0)?.ok_or_else(|| Error::Inconsistent {
+        what: "task",
+        reason: format!("task {task} has no genesis model"),
+    })?;
+    let (manifest, values) = din_fl::params::decode_model(&store.get(&cid)?)?;
+    let len = u32::try_from(values.len()).map_err(|_| Error::Inconsistent {
+        what: "genesis model",
+        reason: "too many parameters".into(),
+    })?;
+    Ok((manifest, len))
+}
+
 /// The subgroups of `round` of `task` (its seed must be drawn), for updates of
 /// `vector_len` values encoded with `fixed_point` (its `max_clients` is set per
 /// subgroup). Works for past rounds too: the seed comes from the round's `SeedDrawn`

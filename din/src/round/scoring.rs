@@ -100,23 +100,36 @@ pub fn release_test_set<C: Chain + ?Sized, S: Store + ?Sized>(
     Ok((sealed, bundle, receipt))
 }
 
-/// The sealed test set and key bundle CIDs of `task`, from its `TestSetReleased` event.
+/// The sealed test set and key bundle CIDs of `task`, from its `TestSetReleased` event
+/// (`None` before the release, or while the node has not indexed the event yet).
+///
+/// # Errors
+/// Chain errors; undecodable CIDs.
+pub fn test_set_release<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+) -> Result<Option<(Cid, Cid)>> {
+    din.events::<DinTaskManager::TestSetReleased>()?
+        .into_iter()
+        .find(|e| e.taskId == task)
+        .map(|ev| {
+            Ok((
+                cid_from_bytes(&ev.testSetCid)?,
+                cid_from_bytes(&ev.keysCid)?,
+            ))
+        })
+        .transpose()
+}
+
+/// [`test_set_release`], required.
 ///
 /// # Errors
 /// Chain errors; [`Error::Inconsistent`] before the release.
 pub fn released_test_set<C: Chain + ?Sized>(din: &Din<'_, C>, task: u64) -> Result<(Cid, Cid)> {
-    let ev = din
-        .events::<DinTaskManager::TestSetReleased>()?
-        .into_iter()
-        .find(|e| e.taskId == task)
-        .ok_or_else(|| Error::Inconsistent {
-            what: "test set",
-            reason: format!("task {task} has not released its test set"),
-        })?;
-    Ok((
-        cid_from_bytes(&ev.testSetCid)?,
-        cid_from_bytes(&ev.keysCid)?,
-    ))
+    test_set_release(din, task)?.ok_or_else(|| Error::Inconsistent {
+        what: "test set",
+        reason: format!("task {task} has not released its test set"),
+    })
 }
 
 /// Evaluator `me` (its address and key): the plaintext test set.

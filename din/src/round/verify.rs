@@ -90,16 +90,8 @@ pub fn verify_round<C: din_chain::Chain + ?Sized, S: Store + ?Sized>(
     round: u16,
     fixed_point: &din_core::secagg::FixedPoint,
 ) -> Result<RoundReport> {
-    use super::onchain::{accepted_aggregate, messages, subgroups};
-    let genesis = din.model(task, 0)?.ok_or_else(|| Error::Inconsistent {
-        what: "task",
-        reason: format!("task {task} has no genesis model"),
-    })?;
-    let (manifest, values) = din_fl::params::decode_model(&store.get(&genesis)?)?;
-    let vector_len = u32::try_from(values.len()).map_err(|_| Error::Inconsistent {
-        what: "genesis model",
-        reason: "too many parameters".into(),
-    })?;
+    use super::onchain::{accepted_aggregate, genesis, messages, subgroups};
+    let (manifest, vector_len) = genesis(din, store, task)?;
     let mut checks = Vec::new();
     let mut verified = Vec::new();
     for view in subgroups(din, task, round, vector_len, fixed_point)? {
