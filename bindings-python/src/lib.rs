@@ -9,6 +9,7 @@
 mod encoding;
 mod errors;
 mod model;
+mod roles;
 mod secagg;
 mod task;
 
@@ -217,10 +218,20 @@ fn median_scores<'py>(py: Python<'py>, scores: &Bound<'py, PyAny>) -> PyResult<S
 }
 
 /// A local content-addressed store (a folder): `put(data) -> cid`, `get(cid) -> bytes`,
-/// verified against the CID on every read.
+/// verified against the CID on every read. Roles on one machine can share one.
+///
+/// The store is opened once and lives until the interpreter exits, so that role
+/// objects can hold on to it.
 #[pyclass(module = "din._din", frozen)]
 struct LocalStore {
-    inner: din_core::FsStore,
+    inner: &'static din_core::FsStore,
+}
+
+impl LocalStore {
+    /// The store, for roles that borrow it for their whole life.
+    fn shared(&self) -> &'static (dyn Store + Send + Sync) {
+        self.inner
+    }
 }
 
 #[pymethods]
@@ -229,7 +240,7 @@ impl LocalStore {
     #[new]
     fn new(path: std::path::PathBuf) -> PyResult<Self> {
         Ok(Self {
-            inner: din_core::FsStore::open(&path).map_err(core_err)?,
+            inner: Box::leak(Box::new(din_core::FsStore::open(&path).map_err(core_err)?)),
         })
     }
 
@@ -269,6 +280,12 @@ fn _din(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<secagg::SecAggClient>()?;
     m.add_function(wrap_pyfunction!(secagg::secagg_unmask, m)?)?;
     m.add_function(wrap_pyfunction!(task::run_task_json, m)?)?;
+    m.add_class::<roles::Chain>()?;
+    m.add_class::<roles::IpfsStore>()?;
+    m.add_class::<roles::Trainer>()?;
+    m.add_class::<roles::Owner>()?;
+    m.add_class::<roles::Participant>()?;
+    m.add_class::<roles::Evaluator>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -25,9 +25,10 @@ pub(crate) struct Model {
     sample_shape: Vec<usize>,
     n_classes: usize,
     arch: String,
+    architecture: Architecture,
 }
 
-fn dataset(
+pub(crate) fn dataset(
     x: &Bound<'_, PyAny>,
     y: &Bound<'_, PyAny>,
     sample_shape: &[usize],
@@ -94,7 +95,23 @@ impl Model {
             sample_shape,
             n_classes,
             arch: name,
+            architecture: arch,
         })
+    }
+
+    /// The architecture, sample shape and class count (what a role needs to rebuild
+    /// models of this kind from flat parameters).
+    pub(crate) fn spec(&self) -> (Architecture, Vec<usize>, usize) {
+        (
+            self.architecture.clone(),
+            self.sample_shape.clone(),
+            self.n_classes,
+        )
+    }
+
+    /// The model in din-fl's file format (the genesis model a task starts from).
+    pub(crate) fn file_bytes(&self) -> PyResult<Vec<u8>> {
+        params::to_bytes(self.net()?).map_err(fl_err)
     }
 
     fn net(&self) -> PyResult<&Net<CpuAutodiff>> {
@@ -231,6 +248,21 @@ impl Model {
         }
         let net = self.net()?.clone();
         self.net = Some(params::unflatten(net, &values).map_err(fl_err)?);
+        Ok(())
+    }
+
+    /// The model in din-fl's file format: parameter names, shapes and values (what a
+    /// task stores by CID: its genesis model and every round's global model).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        Ok(pyo3::types::PyBytes::new(py, &self.file_bytes()?))
+    }
+
+    /// Loads parameters from din-fl's file format (e.g. a global model fetched by its
+    /// CID); names and shapes must match this model (`EncodingError` for malformed bytes,
+    /// `InvalidInputError` for a model of another shape).
+    fn load_bytes(&mut self, data: &[u8]) -> PyResult<()> {
+        let net = self.net()?.clone();
+        self.net = Some(params::from_bytes(net, data).map_err(fl_err)?);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 and the PyTorch interop example when torch is installed."""
 
 import importlib.util
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -36,3 +37,16 @@ def test_notebook_executes_cleanly():
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
 def test_torch_interop_example():
     runpy.run_path(str(EXAMPLES / "torch_interop.py"), run_name="__main__")
+
+
+def test_roles_example_runs_a_task_against_anvil(capsys, monkeypatch):
+    anvil = Path(os.environ.get("DIN_ANVIL", EXAMPLES.parents[1] / "din-chain/contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+    if not anvil.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"anvil is not installed at {anvil} (scripts/test-all.sh installs it)")
+        pytest.skip("anvil not installed (npm ci in din-chain/contracts)")
+    monkeypatch.setattr(sys, "argv", ["roles.py", "--participants", "4", "--rounds", "1"])
+    runpy.run_path(str(EXAMPLES / "roles.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "exact" in out and "MISMATCH" not in out
+    assert "accuracy" in out

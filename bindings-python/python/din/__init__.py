@@ -16,26 +16,47 @@ Errors are ``din.DinError`` subclasses carrying the Rust message:
 
 A whole task (the quickstart) in one call: ``din.run_task(rounds=5)`` returns its
 summary as a dict.
+
+The three roles against a real chain and store: ``din.Chain(url)`` (JSON-RPC, with
+signing keys and the DIN contracts), ``din.IpfsStore(api)`` or ``din.LocalStore(path)``,
+then ``din.Owner``, ``din.Participant`` (training with a ``din.Trainer`` or any
+callable) and ``din.Evaluator``; each ``step()`` does the next thing due, and
+``din.drive(roles)`` steps them all until the task is over.
 """
 
 import json as _json
 import os as _os
-from typing import Any as _Any, Callable as _Callable, Dict as _Dict, Optional as _Optional, Union as _Union
+import time as _time
+from typing import (
+    Any as _Any,
+    Callable as _Callable,
+    Dict as _Dict,
+    List as _List,
+    Optional as _Optional,
+    Sequence as _Sequence,
+    Union as _Union,
+)
 
 from din._din import (
+    Chain,
     ChainError,
     CidError,
     DinError,
     EncodingError,
+    Evaluator,
     InvalidInputError,
+    IpfsStore,
     LocalStore,
     Model,
+    Owner,
+    Participant,
     ProtocolError,
     ScoringError,
     SecAggClient,
     SecAggError,
     SecAggParams,
     StoreError,
+    Trainer,
     TrainingError,
     __version__,
     cid,
@@ -49,23 +70,30 @@ from din._din import (
 )
 
 __all__ = [
+    "Chain",
     "ChainError",
     "CidError",
     "DinError",
     "EncodingError",
+    "Evaluator",
     "InvalidInputError",
+    "IpfsStore",
     "LocalStore",
     "Model",
+    "Owner",
+    "Participant",
     "ProtocolError",
     "ScoringError",
     "SecAggClient",
     "SecAggError",
     "SecAggParams",
     "StoreError",
+    "Trainer",
     "TrainingError",
     "__version__",
     "cid",
     "decode",
+    "drive",
     "encode",
     "fedavg",
     "median_scores",
@@ -145,3 +173,68 @@ def run_task(
         )
     )
     return summary
+
+
+_Role = _Union[Owner, Participant, Evaluator]
+
+
+def drive(
+    roles: _Sequence[_Role],
+    *,
+    chain: _Optional[Chain] = None,
+    poll: float = 1.0,
+    timeout: _Optional[float] = None,
+    progress: _Optional[_Callable[[int, _Dict[str, _Any]], None]] = None,
+) -> int:
+    """Steps every role in turn until all are done; returns the number of actions.
+
+    When every role waits: with ``chain`` given (a development node such as anvil),
+    the chain's clock jumps to the earliest deadline any role waits for (or one block
+    is mined when none has a deadline); without it, ``drive`` sleeps ``poll`` seconds
+    and lets real time pass (a public chain, or a node mining on a timer).
+    ``progress(index, step)`` is called for every action. ``timeout`` (seconds of wall
+    time) raises ``ProtocolError`` when the roles are not done by then, as do twenty
+    rounds in a row in which no role can act and the clock has no deadline to move to.
+    """
+    started = _time.monotonic()
+    done: _List[bool] = [False] * len(roles)
+    actions = 0
+    stalls = 0
+    while not all(done):
+        acted = False
+        until: _Optional[int] = None
+        waits: _List[str] = []
+        for i, role in enumerate(roles):
+            if done[i]:
+                continue
+            step = role.step()
+            if step["status"] == "acted":
+                acted = True
+                actions += 1
+                if progress is not None:
+                    progress(i, step)
+            elif step["status"] == "done":
+                done[i] = True
+            else:
+                waits.append(f"role {i}: {step['reason']}")
+                t = step.get("until")
+                if t is not None:
+                    until = t if until is None else min(until, t)
+        if timeout is not None and _time.monotonic() - started > timeout:
+            raise ProtocolError(f"the roles are not done after {timeout} s: " + "; ".join(waits))
+        if acted or all(done):
+            stalls = 0
+            continue
+        if chain is None:
+            _time.sleep(poll)
+            continue
+        now = chain.now()
+        if until is not None and until > now:
+            stalls = 0
+            chain.advance_time(until - now)
+        else:
+            stalls += 1
+            if stalls > 20:
+                raise ProtocolError("no role can go on: " + "; ".join(waits))
+            chain.mine(1)
+    return actions

@@ -7,19 +7,25 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "Chain",
     "ChainError",
     "CidError",
     "DinError",
     "EncodingError",
+    "Evaluator",
     "InvalidInputError",
+    "IpfsStore",
     "LocalStore",
     "Model",
+    "Owner",
+    "Participant",
     "ProtocolError",
     "ScoringError",
     "SecAggClient",
     "SecAggError",
     "SecAggParams",
     "StoreError",
+    "Trainer",
     "TrainingError",
     "__version__",
     "cid",
@@ -110,6 +116,8 @@ class Model:
     def evaluate(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.int64]) -> dict[str, Any]: ...
     def get_parameters(self) -> npt.NDArray[np.float32]: ...
     def set_parameters(self, v: npt.NDArray[np.float32]) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    def load_bytes(self, data: bytes) -> None: ...
     @property
     def num_parameters(self) -> int: ...
 
@@ -170,3 +178,148 @@ def run_task_json(
     garbage_updates: int,
     progress: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> str: ...
+
+_Step = Dict[str, Any]
+_Store = Union[LocalStore, "IpfsStore"]
+
+@final
+class Chain:
+    """A JSON-RPC connection to an EVM node, with signers and the DIN contracts."""
+
+    def __new__(cls, url: str, *, deployment: Optional[Dict[str, Any]] = None) -> Chain: ...
+    def add_signer(self, key: str) -> str: ...
+    def now(self) -> int: ...
+    def chain_id(self) -> int: ...
+    def balance(self, account: str) -> int: ...
+    def set_balance(self, account: str, wei: int) -> None: ...
+    def advance_time(self, seconds: int) -> None: ...
+    def mine(self, blocks: int = 1) -> None: ...
+    def deploy(
+        self, deployer: str, *, treasury: str = "0x7777777777777777777777777777777777777777"
+    ) -> Dict[str, Any]: ...
+    def use_deployment(self, deployment: Dict[str, Any]) -> None: ...
+    @property
+    def deployment(self) -> Optional[Dict[str, Any]]: ...
+    def transfer(self, sender: str, to: str, amount: int) -> None: ...
+    def token_balance(self, account: str) -> int: ...
+    def model_cid(self, task: int, round: int) -> Optional[str]: ...
+
+@final
+class IpfsStore:
+    """An IPFS node's RPC API as a content-addressed store."""
+
+    def __new__(cls, api: str) -> IpfsStore: ...
+    def put(self, data: bytes) -> str: ...
+    def get(self, cid: str) -> bytes: ...
+    def has(self, cid: str) -> bool: ...
+
+@final
+class Trainer:
+    """A Participant's local training in Rust (a din.Model's architecture on x, y)."""
+
+    def __new__(
+        cls,
+        model: Model,
+        x: npt.NDArray[np.float32],
+        y: npt.NDArray[np.int64],
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        seed: int = 0,
+    ) -> Trainer: ...
+
+@final
+class Owner:
+    """The Model Owner of one task."""
+
+    def __new__(
+        cls,
+        chain: Chain,
+        store: _Store,
+        account: str,
+        state_dir: Union[str, PathLike[str]],
+        *,
+        genesis: Model,
+        test_x: npt.NDArray[np.float32],
+        test_y: npt.NDArray[np.int64],
+        participants: int,
+        evaluators: int,
+        rounds: int,
+        deposit: int,
+        subgroup_size: int,
+        evaluators_per_subgroup: int = 3,
+        neighbours: Optional[int] = None,
+        threshold: Optional[int] = None,
+        evaluator_fee_bps: int = 1000,
+        stage_period: int = 3600,
+        registration_period: Optional[int] = None,
+    ) -> Owner: ...
+    def step(self) -> _Step: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def gas(self) -> list[tuple[str, int]]: ...
+    @property
+    def task(self) -> Optional[int]: ...
+    @property
+    def refunded(self) -> Optional[int]: ...
+
+@final
+class Participant:
+    """A Participant of one task."""
+
+    def __new__(
+        cls,
+        chain: Chain,
+        store: _Store,
+        account: str,
+        task: int,
+        state_dir: Union[str, PathLike[str]],
+        trainer: Union[
+            Trainer,
+            Callable[[int, npt.NDArray[np.float32]], tuple[npt.NDArray[np.float32], int]],
+        ],
+    ) -> Participant: ...
+    def step(self) -> _Step: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def gas(self) -> list[tuple[str, int]]: ...
+    @property
+    def claimed(self) -> Optional[int]: ...
+
+@final
+class Evaluator:
+    """An Evaluator of one task."""
+
+    def __new__(
+        cls,
+        chain: Chain,
+        store: _Store,
+        account: str,
+        task: int,
+        state_dir: Union[str, PathLike[str]],
+        *,
+        scorer: Union[
+            Model,
+            Callable[
+                [
+                    npt.NDArray[np.float32],
+                    npt.NDArray[np.int64],
+                    npt.NDArray[np.float32],
+                    npt.NDArray[np.float32],
+                ],
+                float,
+            ],
+        ],
+        stake: int = ...,
+    ) -> Evaluator: ...
+    def step(self) -> _Step: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def gas(self) -> list[tuple[str, int]]: ...
+    @property
+    def claimed(self) -> Optional[int]: ...

@@ -117,6 +117,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         let st = self.din.round_state(self.task)?;
         let joined = self.din.evaluators_of(self.task)?.contains(&self.me);
         match st.phase {
+            phase::NONE => Err(super::no_such_task("evaluator", self.task)),
             phase::REGISTRATION if !joined => self.join(),
             phase::REGISTRATION => Ok(Step::wait("training to start", None)),
             _ if !joined => Ok(Step::Done),

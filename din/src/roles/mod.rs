@@ -145,6 +145,8 @@ impl GasLog {
 
 /// The task manager's phases, as `RoundState.phase` reports them.
 pub mod phase {
+    /// No such task.
+    pub const NONE: u8 = 0;
     /// Registration open.
     pub const REGISTRATION: u8 = 1;
     /// Training rounds.
@@ -157,6 +159,14 @@ pub mod phase {
     pub const SETTLED: u8 = 5;
     /// Abandoned: claims open.
     pub const ABANDONED: u8 = 6;
+}
+
+/// The error for a task id the task manager does not know.
+pub(crate) fn no_such_task(role: &'static str, task: u64) -> crate::Error {
+    crate::Error::Role {
+        role,
+        reason: format!("task {task} does not exist on this task manager"),
+    }
 }
 
 /// The chain's clock: the latest block's timestamp.

@@ -107,6 +107,11 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
         self.record.task
     }
 
+    /// Its address.
+    pub fn address(&self) -> Address {
+        self.me
+    }
+
     /// What it took back as refund, once it has.
     pub fn refunded(&self) -> Option<u128> {
         self.refunded

@@ -132,6 +132,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         let st = self.din.round_state(self.task)?;
         let registered = self.din.participants_of(self.task)?.contains(&self.me);
         match st.phase {
+            phase::NONE => Err(super::no_such_task("participant", self.task)),
             phase::REGISTRATION if !registered => {
                 let r = self.din.register(self.me, self.task, Bytes::new())?;
                 self.gas.record("register", &r);
