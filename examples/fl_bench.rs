@@ -4,8 +4,10 @@
 //! cargo run --release --example fl_bench -- --json [--reps 7] [--epochs 3]
 //! ```
 //!
-//! - `{"bench":"fedavg","n":N,"d":1000000,"median_ms":…}` for n in {10, 100}: weighted
-//!   FedAvg of n float32 vectors (as `../shared/peers/bench_fedavg.py`), both cores;
+//! - `{"bench":"fedavg","n":N,"d":1000000,"layout":L,"median_ms":…}` for n in {10, 100}:
+//!   weighted FedAvg of n float32 vectors (as `../shared/peers/bench_fedavg.py`), both
+//!   cores, the rows of one `(n, D)` matrix (`"matrix"`, numpy's stack) or separately
+//!   allocated vectors (`"vectors"`, client updates as they arrive);
 //! - `{"bench":"train_epoch_mlp","median_s":…}`: one epoch of MLP 784-128-10 over 60,000
 //!   random samples, batch 64, SGD lr 0.01, cross-entropy, on one thread (as
 //!   `../shared/peers/bench_torch_mlp.py`). The example re-runs itself with
@@ -88,27 +90,33 @@ fn main() -> Result<(), Box<dyn Error>> {
     let d = 1_000_000usize;
     for n in [10usize, 100] {
         let mut rng = SeededRng::new(n as u64);
-        let vectors: Vec<Vec<f32>> = (0..n)
-            .map(|_| (0..d).map(|_| rng.normal() as f32).collect())
-            .collect();
+        // One (n, D) matrix, as numpy's stack (and din.fedavg of a 2-D array), and the
+        // same rows as separately allocated vectors, as client updates arrive.
+        let matrix: Vec<f32> = (0..n * d).map(|_| rng.normal() as f32).collect();
+        let vectors: Vec<Vec<f32>> = matrix.chunks(d).map(<[f32]>::to_vec).collect();
         let weights: Vec<f64> = (0..n).map(|_| 50.0 + rng.below(450) as f64).collect();
-        let refs: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
-        aggregate::fedavg(&refs, &weights)?;
-        let mut times = Vec::new();
-        for _ in 0..reps {
-            let t = Instant::now();
-            let out = aggregate::fedavg(&refs, &weights)?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-            std::hint::black_box(out);
+        for (layout, refs) in [
+            ("matrix", matrix.chunks(d).collect::<Vec<_>>()),
+            ("vectors", vectors.iter().map(Vec::as_slice).collect()),
+        ] {
+            aggregate::fedavg(&refs, &weights)?;
+            let mut times = Vec::new();
+            for _ in 0..reps {
+                let t = Instant::now();
+                let out = aggregate::fedavg(&refs, &weights)?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                std::hint::black_box(out);
+            }
+            let med = median(times);
+            emit(
+                json,
+                serde_json::json!({
+                    "bench": "fedavg", "n": n, "d": d, "layout": layout, "median_ms": med,
+                    "input_gb_per_s": (n * d * 4) as f64 / med / 1e6,
+                    "threads": rayon::current_num_threads(),
+                }),
+            );
         }
-        let med = median(times);
-        emit(
-            json,
-            serde_json::json!({
-                "bench": "fedavg", "n": n, "d": d, "median_ms": med,
-                "input_gb_per_s": (n * d * 4) as f64 / med / 1e6, "threads": rayon::current_num_threads(),
-            }),
-        );
     }
     // The epoch runs in a child pinned to one thread.
     let status = Command::new(std::env::current_exe()?)
