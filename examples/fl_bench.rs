@@ -14,6 +14,9 @@
 //!   `RAYON_NUM_THREADS=1 MATMUL_NUM_THREADS=1` for this part.
 
 use std::error::Error;
+
+// The examples' allocator (see `din_examples`).
+extern crate din_examples;
 use std::process::Command;
 use std::time::Instant;
 

@@ -14,6 +14,9 @@
 //! With `--json` it prints one line per round (`round`, `accuracy`, `loss`, ...) and a
 //! final line with `final_accuracy` and `final_f1`; a progress bar goes to stderr.
 
+// The examples' allocator (see `din_examples`).
+extern crate din_examples;
+
 use std::error::Error;
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -17,6 +17,9 @@
 //! Each role process logs to `DIR/logs/<role>.log` and keeps its state in
 //! `DIR/<role>/` (a temporary directory unless `--keep DIR`).
 
+// The examples' allocator (see `din_examples`).
+extern crate din_examples;
+
 use std::error::Error;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
