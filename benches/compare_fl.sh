@@ -26,10 +26,11 @@ din = [json.loads(l) for l in open(f"{out}/din.jsonl")]
 print("| workload | peer | peer | din | din vs peer |")
 print("|---|---|---|---|---|")
 for n in (10, 100):
-    d = next(r for r in din if r["bench"] == "fedavg" and r["n"] == n)
-    for name in ("flwr_aggregate", "np_average", "manual_axpy", "blas_gemv"):
-        p = next(r for r in fed if r["name"] == name and r["n"] == n)
-        print(f"| fedavg n={n} D=1e6 | {name} | {p['median_s']*1e3:.2f} ms | {d['median_ms']:.2f} ms | {p['median_s']*1e3/d['median_ms']:.2f}x |")
+    for layout in ("matrix", "vectors"):
+        d = next(r for r in din if r["bench"] == "fedavg" and r["n"] == n and r.get("layout") == layout)
+        for name in ("flwr_aggregate", "np_average", "manual_axpy", "blas_gemv"):
+            p = next(r for r in fed if r["name"] == name and r["n"] == n)
+            print(f"| fedavg n={n} D=1e6 ({layout}) | {name} | {p['median_s']*1e3:.2f} ms | {d['median_ms']:.2f} ms | {p['median_s']*1e3/d['median_ms']:.2f}x |")
 t1 = next(r for r in torch if r["threads"] == 1)
 e = next(r for r in din if r["bench"] == "train_epoch_mlp")
 print(f"| MLP 784-128-10 epoch, 60k, batch 64, 1 thread | PyTorch {t1['torch']} | {t1['median_epoch_s']:.3f} s | {e['median_s']:.3f} s | {t1['median_epoch_s']/e['median_s']:.2f}x |")
