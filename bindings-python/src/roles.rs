@@ -455,8 +455,27 @@ fn scorer_of(scorer: &Bound<'_, PyAny>) -> PyResult<Box<dyn ContributionScorer>>
     ))
 }
 
-fn state(dir: std::path::PathBuf) -> PyResult<StateDir> {
-    StateDir::open(dir).map_err(din_err)
+/// What every role's constructor takes from Python: the chain with its deployment, the
+/// store, the role's account and its state directory.
+type RoleParts = (
+    Din<'static, RpcChain>,
+    &'static SharedStore,
+    Address,
+    StateDir,
+);
+
+fn role_parts(
+    chain: &Bound<'_, Chain>,
+    store: &Bound<'_, PyAny>,
+    account: &str,
+    state_dir: std::path::PathBuf,
+) -> PyResult<RoleParts> {
+    Ok((
+        chain.get().din()?,
+        store_of(store)?,
+        address(account)?,
+        StateDir::open(state_dir).map_err(din_err)?,
+    ))
 }
 
 /// Locks a role (a role object is used by one thread at a time; the lock only makes
@@ -503,6 +522,19 @@ macro_rules! role_class {
             $($own)*
         }
     };
+    ($t:ident, claims { $($own:tt)* }) => {
+        role_class!($t {
+            /// What it claimed after settlement, in DIN wei (an Evaluator's claim also
+            /// unlocks what is left of its stake in the registry, withdrawable after
+            /// the unstake delay).
+            #[getter]
+            fn claimed(&self) -> PyResult<Option<u128>> {
+                Ok(locked(&self.role)?.claimed())
+            }
+
+            $($own)*
+        });
+    };
 }
 
 /// The Model Owner of one task: creates it (genesis model, deposit), starts training,
@@ -546,8 +578,7 @@ role_class!(Owner {
         stage_period: u32,
         registration_period: Option<u64>,
     ) -> PyResult<Self> {
-        let c = chain.get();
-        let din = c.din()?;
+        let (din, store, me, dir) = role_parts(chain, store, account, state_dir)?;
         let (_, shape, classes) = genesis.spec();
         let test = dataset(test_x, test_y, &shape, classes)?;
         let neighbours = neighbours.unwrap_or(subgroup_size.saturating_sub(1));
@@ -572,14 +603,7 @@ role_class!(Owner {
             test_set: test.to_bytes(),
             fixed_point: FixedPoint::default(),
         };
-        let role = OwnerRole::new(
-            din,
-            store_of(store)?,
-            address(account)?,
-            state(state_dir)?,
-            config,
-        )
-        .map_err(din_err)?;
+        let role = OwnerRole::new(din, store, me, dir, config).map_err(din_err)?;
         Ok(Self {
             role: Mutex::new(role),
         })
@@ -606,7 +630,7 @@ pub(crate) struct Participant {
     role: Mutex<ParticipantRole<'static, RpcChain, SharedStore>>,
 }
 
-role_class!(Participant {
+role_class!(Participant, claims {
     /// Participant `account` (a signer of `chain`) of `task`, state in `state_dir`
     /// (its secret is created there, mode 0600), training with `trainer`: a
     /// ``din.Trainer`` or a callable ``f(round, global_params) -> (params, weight)``.
@@ -619,25 +643,14 @@ role_class!(Participant {
         state_dir: std::path::PathBuf,
         trainer: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let role = ParticipantRole::new(
-            chain.get().din()?,
-            store_of(store)?,
-            address(account)?,
-            task,
-            state(state_dir)?,
-            trainer_of(trainer)?,
-        )
-        .map_err(din_err)?;
+        let (din, store, me, dir) = role_parts(chain, store, account, state_dir)?;
+        let role =
+            ParticipantRole::new(din, store, me, task, dir, trainer_of(trainer)?).map_err(din_err)?;
         Ok(Self {
             role: Mutex::new(role),
         })
     }
 
-    /// What it claimed after settlement, in DIN wei.
-    #[getter]
-    fn claimed(&self) -> PyResult<Option<u128>> {
-        Ok(locked(&self.role)?.claimed())
-    }
 });
 
 /// An Evaluator of one task: stakes, publishes its key and joins; per round rebuilds
@@ -649,7 +662,7 @@ pub(crate) struct Evaluator {
     role: Mutex<EvaluatorRole<'static, RpcChain, SharedStore>>,
 }
 
-role_class!(Evaluator {
+role_class!(Evaluator, claims {
     /// Evaluator `account` (a signer of `chain`, holding `stake` DIN wei) of `task`,
     /// state in `state_dir`, scoring with `scorer`: a ``din.Model`` of the task's
     /// architecture (test accuracy relative to the final global model, 0 below half of
@@ -666,25 +679,12 @@ role_class!(Evaluator {
         scorer: &Bound<'_, PyAny>,
         stake: u128,
     ) -> PyResult<Self> {
-        let role = EvaluatorRole::new(
-            chain.get().din()?,
-            store_of(store)?,
-            address(account)?,
-            task,
-            state(state_dir)?,
-            U256::from(stake),
-            scorer_of(scorer)?,
-        )
-        .map_err(din_err)?;
+        let (din, store, me, dir) = role_parts(chain, store, account, state_dir)?;
+        let role = EvaluatorRole::new(din, store, me, task, dir, U256::from(stake), scorer_of(scorer)?)
+            .map_err(din_err)?;
         Ok(Self {
             role: Mutex::new(role),
         })
     }
 
-    /// The reward it claimed after settlement, in DIN wei (claiming also unlocks what
-    /// is left of its stake in the registry, withdrawable after the unstake delay).
-    #[getter]
-    fn claimed(&self) -> PyResult<Option<u128>> {
-        Ok(locked(&self.role)?.claimed())
-    }
 });
