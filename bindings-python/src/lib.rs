@@ -253,23 +253,46 @@ impl LocalStore {
 
     /// Stores `data`; returns its CID.
     fn put(&self, py: Python<'_>, data: &[u8]) -> PyResult<String> {
-        py.detach(|| self.inner.put(data))
-            .map(|c| c.to_string())
-            .map_err(core_err)
+        store_put(py, self.inner, data)
     }
 
     /// The bytes of `cid` (raises `StoreError` when missing or corrupt).
     fn get<'py>(&self, py: Python<'py>, cid: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let c = din_core::content::parse_cid(cid).map_err(core_err)?;
-        let bytes = py.detach(|| self.inner.get(&c)).map_err(core_err)?;
-        Ok(PyBytes::new(py, &bytes))
+        store_get(py, self.inner, cid)
     }
 
     /// Whether the store holds all of `cid`.
-    fn has(&self, cid: &str) -> PyResult<bool> {
-        let c = din_core::content::parse_cid(cid).map_err(core_err)?;
-        self.inner.has(&c).map_err(core_err)
+    fn has(&self, py: Python<'_>, cid: &str) -> PyResult<bool> {
+        store_has(py, self.inner, cid)
     }
+}
+
+/// `put` of the Python store classes: stores `data` without the GIL, returns its CID.
+pub(crate) fn store_put(
+    py: Python<'_>,
+    store: &(dyn Store + Sync),
+    data: &[u8],
+) -> PyResult<String> {
+    py.detach(|| store.put(data))
+        .map(|c| c.to_string())
+        .map_err(core_err)
+}
+
+/// `get` of the Python store classes: the bytes of `cid`, every block verified.
+pub(crate) fn store_get<'py>(
+    py: Python<'py>,
+    store: &(dyn Store + Sync),
+    cid: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let c = din_core::content::parse_cid(cid).map_err(core_err)?;
+    let bytes = py.detach(|| store.get(&c)).map_err(core_err)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// `has` of the Python store classes: whether all of `cid` is there.
+pub(crate) fn store_has(py: Python<'_>, store: &(dyn Store + Sync), cid: &str) -> PyResult<bool> {
+    let c = din_core::content::parse_cid(cid).map_err(core_err)?;
+    py.detach(|| store.has(&c)).map_err(core_err)
 }
 
 /// The native module (imported by `din/__init__.py`; use `import din`).

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use din::chain::alloy::primitives::{Address, U256};
 use din::chain::alloy::signers::local::PrivateKeySigner;
@@ -35,9 +35,9 @@ use din::roles::owner::{OwnerConfig, OwnerRole};
 use din::roles::participant::ParticipantRole;
 use din::roles::{StateDir, Step};
 
-use crate::LocalStore;
 use crate::errors::{InvalidInputError, din_err};
 use crate::model::{Model, dataset};
+use crate::{LocalStore, store_get, store_has, store_put};
 
 /// A store a role can borrow for its whole life.
 type SharedStore = dyn Store + Send + Sync;
@@ -256,25 +256,17 @@ impl IpfsStore {
 
     /// Stores `data` on the node; returns its CID.
     fn put(&self, py: Python<'_>, data: &[u8]) -> PyResult<String> {
-        py.detach(|| self.inner.put(data))
-            .map(|c| c.to_string())
-            .map_err(crate::errors::core_err)
+        store_put(py, self.inner, data)
     }
 
     /// The bytes of `cid`, every block verified.
-    fn get<'py>(&self, py: Python<'py>, cid: &str) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-        let c = din::core::content::parse_cid(cid).map_err(crate::errors::core_err)?;
-        let bytes = py
-            .detach(|| self.inner.get(&c))
-            .map_err(crate::errors::core_err)?;
-        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    fn get<'py>(&self, py: Python<'py>, cid: &str) -> PyResult<Bound<'py, PyBytes>> {
+        store_get(py, self.inner, cid)
     }
 
     /// Whether the node has all of `cid`.
     fn has(&self, py: Python<'_>, cid: &str) -> PyResult<bool> {
-        let c = din::core::content::parse_cid(cid).map_err(crate::errors::core_err)?;
-        py.detach(|| self.inner.has(&c))
-            .map_err(crate::errors::core_err)
+        store_has(py, self.inner, cid)
     }
 }
 
@@ -395,6 +387,8 @@ pub(crate) struct Trainer {
 impl Trainer {
     /// Trains models like `model` (its architecture; its parameters are replaced by
     /// each round's global ones) on `x` (float32, samples x features) and `y` (int64).
+    /// The update's weight is the sample count, at most 1000 with the default
+    /// fixed-point encoding (a larger one makes the masking step raise `SecAggError`).
     #[new]
     #[pyo3(signature = (model, x, y, *, epochs = 1, batch_size = 32, lr = 0.1, momentum = 0.9, seed = 0))]
     #[allow(clippy::too_many_arguments)]

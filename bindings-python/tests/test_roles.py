@@ -1,11 +1,8 @@
 """The three role clients from Python against a real node (anvil running the compiled
 contracts) and a real content-addressed store: a whole task, end to end."""
 
-import gzip
-import hashlib
+import importlib.util
 import os
-import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +10,13 @@ import pytest
 
 import din
 from conftest import ROOT
+
+# The example's helpers (start anvil, demo keys, MNIST), so test and example agree.
+_spec = importlib.util.spec_from_file_location("roles_example", ROOT / "examples/python/roles.py")
+assert _spec is not None and _spec.loader is not None
+example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(example)
+key, load_mnist = example.key, example.load_mnist
 
 ANVIL = Path(
     os.environ.get(
@@ -23,45 +27,16 @@ ANVIL = Path(
 DIN = 10**18
 
 
-def key(role, i):
-    """A deterministic private key per role (as the multi-process example does)."""
-    return "0x" + hashlib.sha256(f"din python roles test {role} {i}".encode()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def anvil_url():
     if not ANVIL.exists():
         if os.environ.get("CI"):
             pytest.fail(f"anvil is not installed at {ANVIL} (scripts/test-all.sh installs it)")
         pytest.skip("anvil not installed (npm ci in din-chain/contracts)")
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", "0", "--hardfork", "prague",
-         "--chain-id", "31337", "--block-base-fee-per-gas", "0", "--gas-price", "0",
-         "--gas-limit", "30000000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    port = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Listening on 127.0.0.1:"):
-            port = int(line.rsplit(":", 1)[1])
-            break
-    assert port is not None, "anvil did not report its port"
-    # Keep draining anvil's output so it never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    yield f"http://127.0.0.1:{port}"
+    proc, url = example.start_anvil()
+    yield url
     proc.kill()
     proc.wait()
-
-
-def load_mnist(folder):
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return (x.astype(np.float32) / 255.0), y.astype(np.int64)
 
 
 def test_chain_errors_are_typed(anvil_url):
