@@ -585,7 +585,12 @@ role_class!(Owner {
                 subgroupSize: subgroup_size,
                 evaluatorsPerSubgroup: evaluators_per_subgroup,
                 neighbours,
-                threshold: threshold.unwrap_or(neighbours / 2 + 1),
+                threshold: threshold.unwrap_or_else(|| {
+                    din::core::secagg::graph::majority_threshold(
+                        u32::from(subgroup_size),
+                        u32::from(neighbours),
+                    ) as u16
+                }),
                 stagePeriod: stage_period,
                 registrationEnd: 0,
                 gate: Address::ZERO,

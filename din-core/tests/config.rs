@@ -79,6 +79,36 @@ fn impossible_configurations_are_rejected() {
         "secagg_threshold",
         "not more than half",
     );
+    // The quickstart's old defaults (subgroups of 10, 9 neighbours, threshold 5): a
+    // subgroup of 11 rounds 9 up to 10 neighbours, of which 5 is not a majority (with 31
+    // Participants one subgroup failed every round: review hole 7).
+    rejects(
+        |c| (c.secagg_neighbours, c.secagg_threshold) = (9, 5),
+        "secagg_threshold",
+        "use at least 6",
+    );
+    let mut ok = TaskConfig::default();
+    (ok.secagg_neighbours, ok.secagg_threshold) = (9, 6);
+    ok.validate().unwrap();
+    // And every subgroup size such a task can form runs with those parameters.
+    for n in 10..=19u32 {
+        let p = din_core::secagg::SecAggParams {
+            task: din_core::TaskId(1),
+            round: din_core::Round(0),
+            subgroup: din_core::SubgroupId(0),
+            clients: n,
+            neighbours: 9,
+            threshold: 6,
+            vector_len: 4,
+            fixed_point: din_core::secagg::FixedPoint {
+                max_clients: n,
+                ..Default::default()
+            },
+            graph_seed: din_core::Digest32([1; 32]),
+        };
+        p.validate()
+            .unwrap_or_else(|e| panic!("subgroup of {n}: {e}"));
+    }
     rejects(
         |c| c.deadlines.training_s = 0,
         "deadlines.training_s",

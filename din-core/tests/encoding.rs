@@ -385,7 +385,9 @@ proptest! {
         let k = 2 + ((f64::from(s - 3) * k_frac) as u32); // 2..=s-1
         let config = TaskConfig {
             rounds, subgroup_size: s, evaluators_per_subgroup: e, quorum: e / 2 + 1,
-            secagg_neighbours: k, secagg_threshold: k / 2 + 1, ..TaskConfig::default()
+            secagg_neighbours: k,
+            secagg_threshold: din_core::secagg::graph::majority_threshold(s, k),
+            ..TaskConfig::default()
         };
         config.validate().unwrap();
         prop_assert_eq!(TaskConfig::from_canonical_bytes(&config.to_canonical_bytes()).unwrap(), config);

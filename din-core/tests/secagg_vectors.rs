@@ -1,5 +1,6 @@
-//! JSON vectors for the secure-aggregation PRG and fixed-point encoding
-//! (`tests/vectors/secagg.json`), so another implementation can be checked against ours.
+//! JSON vectors for the secure-aggregation PRG, fixed-point encoding and share-channel
+//! keys (`tests/vectors/secagg.json`), so another implementation can be checked against
+//! ours.
 //!
 //! The PRG is plain AES-128-CTR, so the `openssl` command line is an independent
 //! implementation of it: `prg_matches_openssl` pipes zeros through
@@ -19,7 +20,70 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::{read_json, vector_path};
+use din_core::secagg::keys::{SecretKey, share_key_info};
 use din_core::secagg::{FixedPoint, prg};
+
+/// The share-channel key of the vectors, from the spec with the primitives' own crates
+/// (x25519-dalek, hkdf): `HKDF-SHA256(salt = context, ikm = X25519(a, B), info =
+/// "din/secagg/v2/share-key" || sender u32 BE || recipient u32 BE)`.
+fn share_key_from_spec(
+    a: [u8; 32],
+    b_public: [u8; 32],
+    context: &[u8],
+    sender: u32,
+    recipient: u32,
+) -> [u8; 32] {
+    let shared = x25519_dalek::StaticSecret::from(a)
+        .diffie_hellman(&x25519_dalek::PublicKey::from(b_public));
+    let mut info = b"din/secagg/v2/share-key".to_vec();
+    info.extend_from_slice(&sender.to_be_bytes());
+    info.extend_from_slice(&recipient.to_be_bytes());
+    let mut out = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(context), shared.as_bytes())
+        .expand(&info, &mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn share_key_vectors_match() {
+    let doc = read_json(&vector_path("secagg.json"));
+    let cases = doc["share_key"].as_array().unwrap();
+    assert!(cases.len() >= 4);
+    for c in cases {
+        let (a, b) = (
+            seed(c["a_secret"].as_str().unwrap()),
+            seed(c["b_secret"].as_str().unwrap()),
+        );
+        let context = seed(c["context"].as_str().unwrap());
+        let (sender, recipient) = (
+            c["sender"].as_u64().unwrap() as u32,
+            c["recipient"].as_u64().unwrap() as u32,
+        );
+        let want = seed(c["key"].as_str().unwrap());
+        let b_public = SecretKey::from_bytes(b).public();
+        assert_eq!(
+            share_key_from_spec(a, b_public, &context, sender, recipient),
+            want,
+            "{c}"
+        );
+        // Both ends derive it: din-core's own derivation from either side.
+        let from_a = SecretKey::from_bytes(a)
+            .derive(&b_public, 1, &context, &share_key_info(sender, recipient))
+            .unwrap();
+        let from_b = SecretKey::from_bytes(b)
+            .derive(
+                &SecretKey::from_bytes(a).public(),
+                0,
+                &context,
+                &share_key_info(sender, recipient),
+            )
+            .unwrap();
+        assert_eq!((*from_a, *from_b), (want, want));
+    }
+    // The two directions of a pair have different keys.
+    assert_ne!(cases[0]["key"], cases[1]["key"]);
+}
 
 fn seed(hex_str: &str) -> [u8; 32] {
     let mut s = [0u8; 32];
@@ -202,10 +266,29 @@ fn write_secagg_vectors() {
         };
         fp_cases.push(serde_json::json!({"config": fp, "update": u, "weight": w, "rounding_seed": hex::encode(s), "width": width, "words": words}));
     }
+    let mut key_cases = Vec::new();
+    for (i, (sender, recipient)) in [(0u32, 1u32), (1, 0), (3, 17), (17, 3)]
+        .into_iter()
+        .enumerate()
+    {
+        let a = core::array::from_fn::<u8, 32, _>(|b| (b * 7 + i / 2) as u8);
+        let b = core::array::from_fn::<u8, 32, _>(|b| (255 - b * 3 - i / 2) as u8);
+        let context = core::array::from_fn::<u8, 32, _>(|b| (b as u8) ^ 0xa5);
+        let key = SecretKey::from_bytes(a)
+            .derive(
+                &SecretKey::from_bytes(b).public(),
+                1,
+                &context,
+                &share_key_info(sender, recipient),
+            )
+            .unwrap();
+        key_cases.push(serde_json::json!({"a_secret": hex::encode(a), "b_secret": hex::encode(b), "context": hex::encode(context), "sender": sender, "recipient": recipient, "key": hex::encode(*key)}));
+    }
     let doc = serde_json::json!({
-        "description": "din-core secure aggregation vectors. prg: words offset..offset+8 of the mask of a 32-byte seed: AES-128-CTR, key = seed[0..16], initial counter block = seed[16..32] (128-bit big-endian increment), keystream read as little-endian u32/u64 words; checked against `openssl enc -aes-128-ctr`. fixed_point: FixedPoint::encode of update with weight and rounding seed (stochastic rounding with the u32 words of the same PRG; last word is the weight; values are two's complement mod 2^width).",
+        "description": "din-core secure aggregation vectors (protocol v2). prg: words offset..offset+8 of the mask of a 32-byte seed: AES-128-CTR, key = seed[0..16], initial counter block = seed[16..32] (128-bit big-endian increment), keystream read as little-endian u32/u64 words; checked against `openssl enc -aes-128-ctr`. fixed_point: FixedPoint::encode of update with weight and rounding seed (stochastic rounding with the u32 words of the same PRG; last word is the weight; values are two's complement mod 2^width). share_key: the ChaCha20-Poly1305 key of the shares `sender` sends `recipient`, HKDF-SHA256(salt = context, ikm = X25519(a_secret, public(b_secret)), info = 'din/secagg/v2/share-key' || sender u32 BE || recipient u32 BE); the two directions of a pair have independent keys, each encrypting one message under the all-zero nonce.",
         "prg": prg_cases,
         "fixed_point": fp_cases,
+        "share_key": key_cases,
     });
     std::fs::write(
         vector_path("secagg.json"),

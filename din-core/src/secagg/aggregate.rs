@@ -11,6 +11,7 @@ use super::fixed_point::Width;
 use super::messages::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
 use super::params::SecAggParams;
 use super::unmask::{SubgroupSum, unmask};
+use super::view::Exclusion;
 use crate::encoding::{Canonical, MAX_ITEMS, Message, Reader, Writer};
 use crate::types::{Round, SubgroupId, TaskId};
 use crate::{Error, Result};
@@ -96,6 +97,7 @@ impl Canonical for SubgroupAggregate {
         w.bytes(&self.sum.words);
         w.list(&self.sum.survivors, |w, s| w.u32(*s));
         w.list(&self.sum.dropped, |w, s| w.u32(*s));
+        self.sum.excluded.encode(w);
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
@@ -116,6 +118,16 @@ impl Canonical for SubgroupAggregate {
         }
         let survivors = r.list("survivors", MAX_ITEMS, |r| r.u32("survivor"))?;
         let dropped = r.list("dropped", MAX_ITEMS, |r| r.u32("dropped client"))?;
+        let excluded = r.list("exclusions", MAX_ITEMS, Exclusion::decode)?;
+        if excluded
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if (a.sender, a.stage) >= (b.sender, b.stage)))
+        {
+            return Err(Error::invalid(
+                "exclusions",
+                "must be strictly increasing by sender, then stage",
+            ));
+        }
         sorted_unique("survivors", &survivors)?;
         sorted_unique("dropped clients", &dropped)?;
         if survivors.iter().any(|s| dropped.binary_search(s).is_ok()) {
@@ -133,12 +145,15 @@ impl Canonical for SubgroupAggregate {
                 words,
                 survivors,
                 dropped,
+                excluded,
             },
         })
     }
 
     fn size_hint(&self) -> usize {
-        128 + self.sum.words.len() + 4 * (self.sum.survivors.len() + self.sum.dropped.len())
+        128 + self.sum.words.len()
+            + 4 * (self.sum.survivors.len() + self.sum.dropped.len())
+            + 6 * self.sum.excluded.len()
     }
 }
 

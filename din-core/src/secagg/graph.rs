@@ -25,6 +25,14 @@ pub fn effective_degree(n: u32, k: u32) -> u32 {
     }
 }
 
+/// The smallest Shamir threshold that is a strict majority of every client's neighbours
+/// in every subgroup a task with subgroups of `subgroup_size` can form (from
+/// `subgroup_size` to `2 * subgroup_size - 1` members, where an odd `k` is rounded up):
+/// the default threshold for a task with `k` neighbours per client.
+pub fn majority_threshold(subgroup_size: u32, k: u32) -> u32 {
+    effective_degree(subgroup_size.saturating_mul(2).saturating_sub(1), k) / 2 + 1
+}
+
 /// Every client's neighbours, each list sorted by client index.
 ///
 /// # Errors

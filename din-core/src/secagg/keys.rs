@@ -4,7 +4,12 @@
 //! key the AEAD that carries Shamir shares to neighbours, and a *mask* pair, whose
 //! agreements seed the pairwise masks. Every agreed secret goes through HKDF-SHA256 with
 //! the round's context as salt and a purpose label as info, so keys never repeat across
-//! tasks, rounds, subgroups or purposes.
+//! tasks, rounds, subgroups or purposes. The share key's info also names the sender and
+//! the recipient, in that order ([`share_key_info`]): the X25519 agreement of a pair is
+//! symmetric, and one key for both directions would make the XOR of the two directions'
+//! ciphertexts the XOR of their plaintexts (and repeat the Poly1305 one-time key).
+//!
+//! Version 2 of the labels (`din/secagg/v2/...`): version 1 used one share key per pair.
 
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -13,16 +18,29 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result};
 
-/// HKDF info for the AEAD key between two clients.
-pub const SHARE_KEY_INFO: &[u8] = b"din/secagg/v1/share-key";
+/// HKDF info prefix of the AEAD key for the shares one client sends another; the full
+/// info is [`share_key_info`].
+pub const SHARE_KEY_INFO: &[u8] = b"din/secagg/v2/share-key";
 /// HKDF info for the pairwise mask seed between two clients.
-pub const PAIRWISE_INFO: &[u8] = b"din/secagg/v1/pairwise-mask";
+pub const PAIRWISE_INFO: &[u8] = b"din/secagg/v2/pairwise-mask";
 /// HKDF info for a client's self-mask seed.
-pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v1/self-mask";
+pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v2/self-mask";
 /// HKDF info for a client's rounding seed.
-pub const ROUNDING_INFO: &[u8] = b"din/secagg/v1/rounding";
+pub const ROUNDING_INFO: &[u8] = b"din/secagg/v2/rounding";
 /// HKDF info prefix of the per-round keys derived from a [`ClientSecret`].
-pub const ROUND_KEYS_INFO: &[u8] = b"din/secagg/v1/round-keys/";
+pub const ROUND_KEYS_INFO: &[u8] = b"din/secagg/v2/round-keys/";
+
+/// The HKDF info of the AEAD key for the shares `sender` encrypts to `recipient`:
+/// [`SHARE_KEY_INFO`] `|| sender as u32 BE || recipient as u32 BE`. The two directions
+/// of a pair get independent keys, and each key encrypts exactly one message (one
+/// sender's shares for one recipient in one round, re-published byte for byte after a
+/// restart), so the all-zero nonce never meets two plaintexts.
+pub fn share_key_info(sender: u32, recipient: u32) -> Vec<u8> {
+    let mut info = SHARE_KEY_INFO.to_vec();
+    info.extend_from_slice(&sender.to_be_bytes());
+    info.extend_from_slice(&recipient.to_be_bytes());
+    info
+}
 
 /// 32 fresh bytes from the operating system's CSPRNG (through `rand`'s thread RNG, a
 /// ChaCha12 generator seeded and reseeded from the OS).

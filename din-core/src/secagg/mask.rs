@@ -12,16 +12,16 @@
 //! of order is [`Error::StageOrder`], which is also what makes it reveal at most once
 //! per round: never a self-mask share *and* a key share of the same neighbour.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use rayon::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use super::fixed_point::Width;
 use super::keys::{
-    ClientSecret, PAIRWISE_INFO, ROUNDING_INFO, SHARE_KEY_INFO, SecretKey, SelfMaskSeed, hkdf32,
+    ClientSecret, PAIRWISE_INFO, ROUNDING_INFO, SecretKey, SelfMaskSeed, hkdf32, share_key_info,
 };
 use super::messages::{
     AdvertiseKeys, ENCRYPTED_SHARE_LEN, EncryptedShare, MaskedInput, RevealedShare, ShareKeys,
@@ -29,8 +29,9 @@ use super::messages::{
 };
 use super::params::SecAggParams;
 use super::prg::{MaskTerm, MaskWord, apply_masks_init};
-use super::shamir::{self, SHARE_LEN, SecretShare};
-use super::{by_sender, words_to_le_bytes};
+use super::shamir::{self, SHARE_LEN, SecretShare, ShareKind};
+use super::view::{self, Exclusions};
+use super::words_to_le_bytes;
 use crate::types::Digest32;
 use crate::{Error, Result};
 
@@ -59,9 +60,9 @@ impl ParticipantStage {
 }
 
 /// Shares of one neighbour's secrets, held for the unmask stage.
-struct HeldShares {
-    self_mask: SecretShare,
-    mask_key: SecretShare,
+pub(super) struct HeldShares {
+    pub(super) self_mask: SecretShare,
+    pub(super) mask_key: SecretShare,
 }
 
 /// One client of a subgroup's round. Holds secrets: no `Clone`, `Debug` or serde, and
@@ -75,20 +76,33 @@ pub struct Participant {
     cipher_key: SecretKey,
     mask_key: SecretKey,
     self_seed: SelfMaskSeed,
+    /// Seeds the ChaCha20 generator of this client's Shamir coefficients: independent
+    /// of the self-mask seed, which is rebuilt in public when the client survives.
+    dealer_seed: Zeroizing<[u8; 32]>,
     cipher_publics: BTreeMap<u32, [u8; 32]>,
     mask_publics: BTreeMap<u32, [u8; 32]>,
     shared: Vec<u32>,
-    held: BTreeMap<u32, HeldShares>,
+    pub(super) held: BTreeMap<u32, HeldShares>,
 }
 
-/// The AEAD key between `me` and `peer` for share encryption.
+/// The AEAD for the shares `sender` encrypts to `recipient`. `me` is the local end's
+/// cipher key (the sender's when encrypting, the recipient's when decrypting), `peer`
+/// and `peer_public` the other end's index and advertised cipher key. Both indices go
+/// into the HKDF info ([`share_key_info`]), so the two directions of a pair never share
+/// a keystream or a Poly1305 key.
 fn share_cipher(
     me: &SecretKey,
     peer_public: &[u8; 32],
     peer: u32,
     context: &[u8; 32],
+    (sender, recipient): (u32, u32),
 ) -> Result<ChaCha20Poly1305> {
-    let key = me.derive(peer_public, peer, context, SHARE_KEY_INFO)?;
+    let key = me.derive(
+        peer_public,
+        peer,
+        context,
+        &share_key_info(sender, recipient),
+    )?;
     ChaCha20Poly1305::new_from_slice(key.as_ref())
         .map_err(|_| Error::SecAggParams("AEAD key of the wrong length".into()))
 }
@@ -116,6 +130,7 @@ impl Participant {
             SecretKey::generate(),
             SecretKey::generate(),
             SelfMaskSeed::generate(),
+            super::keys::fresh_bytes(),
         )
     }
 
@@ -125,8 +140,8 @@ impl Participant {
     /// process that crashed can rebuild its state by replaying the round's published
     /// messages; different rounds, subgroups or tasks give unrelated keys.
     ///
-    /// Replaying [`Participant::share_keys`] draws new Shamir polynomials: publish only
-    /// the first [`ShareKeys`] of a round, never a second one.
+    /// Replaying [`Participant::share_keys`] after a restart returns the same
+    /// [`ShareKeys`], byte for byte: the Shamir coefficients come from the secret too.
     ///
     /// # Errors
     /// As [`Participant::new`].
@@ -145,6 +160,7 @@ impl Participant {
             SecretKey::from_bytes(*cipher),
             SecretKey::from_bytes(*mask),
             SelfMaskSeed::from_bytes(*seed),
+            secret.derive(&context, index, b"shamir-dealer"),
         )
     }
 
@@ -154,6 +170,7 @@ impl Participant {
         cipher_key: SecretKey,
         mask_key: SecretKey,
         self_seed: SelfMaskSeed,
+        dealer_seed: Zeroizing<[u8; 32]>,
     ) -> Result<(Self, AdvertiseKeys)> {
         params.validate()?;
         if index >= params.clients {
@@ -171,6 +188,7 @@ impl Participant {
             cipher_key,
             mask_key,
             self_seed,
+            dealer_seed,
             cipher_publics: BTreeMap::new(),
             mask_publics: BTreeMap::new(),
             shared: Vec::new(),
@@ -217,18 +235,22 @@ impl Participant {
     }
 
     /// Stage 1: given every advertisement published, Shamir-shares the self-mask seed
-    /// and mask key among the neighbours and encrypts each neighbour's shares to it.
+    /// and mask key among the neighbours and encrypts each neighbour's shares to it,
+    /// with a public commitment to each share. Advertisements that break the rules of
+    /// [`super::view`] (copied or small-order keys, two from one sender, mis-bound) are
+    /// left out, as every other party leaves them out: their senders are dropped.
     ///
     /// # Errors
-    /// [`Error::StageOrder`], [`Error::WrongBinding`] / [`Error::BadSender`] for a
-    /// replayed, misdirected, duplicate or altered advertisement,
-    /// [`Error::TooFewSurvivors`] when fewer than `threshold` neighbours advertised.
+    /// [`Error::StageOrder`]; [`Error::BadSender`] when this client's own advertisement
+    /// is missing, altered or excluded; [`Error::TooFewSurvivors`] when fewer than
+    /// `threshold` neighbours' advertisements count.
     pub fn share_keys(&mut self, adverts: &[AdvertiseKeys]) -> Result<ShareKeys> {
         self.expect(ParticipantStage::Advertised, "share keys")?;
-        let adverts = by_sender(&self.params, adverts, Stage::AdvertiseKeys, |a| &a.header)?;
-        let own = adverts.get(&self.index).ok_or_else(|| Error::BadSender {
+        let mut excluded = Exclusions::default();
+        let u1 = view::advertised(&self.params, adverts, &mut excluded);
+        let own = u1.get(&self.index).ok_or_else(|| Error::BadSender {
             sender: self.index,
-            reason: "this client's own advertisement is missing".into(),
+            reason: "this client's own advertisement is missing or excluded".into(),
         })?;
         if own.cipher_public != self.cipher_key.public()
             || own.mask_public != self.mask_key.public()
@@ -238,35 +260,40 @@ impl Participant {
                 reason: "this client's advertisement was altered".into(),
             });
         }
-        super::reject_duplicate_keys(&adverts)?;
         let neighbours = self.neighbours_of_me();
-        let present: Vec<u32> = neighbours
-            .iter()
-            .copied()
-            .filter(|j| adverts.contains_key(j))
-            .collect();
-        if (present.len() as u32) < self.params.threshold {
+        let present = neighbours.iter().filter(|j| u1.contains_key(j)).count();
+        if (present as u32) < self.params.threshold {
             return Err(Error::TooFewSurvivors {
-                survivors: present.len(),
+                survivors: present,
                 threshold: self.params.threshold,
             });
         }
         let k = neighbours.len() as u32;
         let t = self.params.threshold;
-        let seed_shares = shamir::split(self.self_seed.bytes(), t, k)?;
-        let key_shares = shamir::split(&self.mask_key.to_bytes(), t, k)?;
-        let mut shares = Vec::with_capacity(present.len());
+        // Coefficients from the client's own dealer seed: a client rebuilt from its
+        // secret after a restart deals the same shares again.
+        let mut dealer = shamir::Dealer::from_seed(&self.dealer_seed);
+        let seed_shares = dealer.split(self.self_seed.bytes(), t, k)?;
+        let key_shares = dealer.split(&self.mask_key.to_bytes(), t, k)?;
+        let mut shares = Vec::with_capacity(present);
         for (pos, &j) in neighbours.iter().enumerate() {
-            let Some(advert) = adverts.get(&j) else {
+            let Some(advert) = u1.get(&j) else {
                 continue;
             };
             let (Some(a), Some(b)) = (seed_shares.get(pos), key_shares.get(pos)) else {
                 continue;
             };
+            let (a, b) = (Zeroizing::new(a.to_bytes()), Zeroizing::new(b.to_bytes()));
             let mut plaintext = Zeroizing::new(Vec::with_capacity(2 * SHARE_LEN));
-            plaintext.extend_from_slice(&a.to_bytes());
-            plaintext.extend_from_slice(&b.to_bytes());
-            let cipher = share_cipher(&self.cipher_key, &advert.cipher_public, j, &self.context)?;
+            plaintext.extend_from_slice(a.as_ref());
+            plaintext.extend_from_slice(b.as_ref());
+            let cipher = share_cipher(
+                &self.cipher_key,
+                &advert.cipher_public,
+                j,
+                &self.context,
+                (self.index, j),
+            )?;
             let aad = self.params.share_aad(self.index, j);
             let ciphertext = cipher
                 .encrypt(
@@ -280,9 +307,13 @@ impl Participant {
             shares.push(EncryptedShare {
                 recipient: j,
                 ciphertext,
+                commitments: [
+                    shamir::commit(&self.context, self.index, j, ShareKind::SelfMask, &a),
+                    shamir::commit(&self.context, self.index, j, ShareKind::MaskKey, &b),
+                ],
             });
         }
-        for (&j, a) in &adverts {
+        for (&j, a) in &u1 {
             self.cipher_publics.insert(j, a.cipher_public);
             self.mask_publics.insert(j, a.mask_public);
         }
@@ -297,12 +328,18 @@ impl Participant {
     /// Stage 2: given every share message published, keeps the shares addressed to this
     /// client and returns the masked input for `update` with `weight` (sample count).
     ///
+    /// The input is masked against every neighbour whose share message counts (the
+    /// public rules of [`super::view`]), as that neighbour masks against this client. A
+    /// neighbour whose share to this client does not decrypt, or does not match its
+    /// public commitment, costs only itself: this client holds no share of it and so
+    /// cannot help rebuild its secrets.
+    ///
     /// # Errors
     /// [`Error::StageOrder`]; [`Error::WrongLength`] for an update of the wrong length;
-    /// [`Error::FixedPoint`] for NaN/infinite values or a bad weight; [`Error::Decryption`]
-    /// for a share that fails authentication (forged or tampered);
-    /// [`Error::BadSender`] / [`Error::WrongBinding`] for malformed or misdirected
-    /// messages; [`Error::TooFewSurvivors`] when fewer than `threshold` neighbours shared.
+    /// [`Error::FixedPoint`] for NaN/infinite values or a bad weight;
+    /// [`Error::BadSender`] when this client's own share message is missing or
+    /// excluded; [`Error::TooFewSurvivors`] when fewer than `threshold` neighbours'
+    /// share messages count (this client's secrets could not be rebuilt).
     pub fn mask(
         &mut self,
         update: &[f32],
@@ -335,48 +372,49 @@ impl Participant {
                 found: update.len() as u64,
             });
         }
-        let msgs = by_sender(&self.params, share_msgs, Stage::ShareKeys, |m| &m.header)?;
-        if !msgs.contains_key(&self.index) {
+        let u1: BTreeSet<u32> = self.mask_publics.keys().copied().collect();
+        let u2 = view::shared(
+            &self.params,
+            &self.graph,
+            &u1,
+            share_msgs,
+            &mut Exclusions::default(),
+        );
+        if !u2.contains_key(&self.index) {
             return Err(Error::BadSender {
                 sender: self.index,
-                reason: "this client's own share message is missing".into(),
+                reason: "this client's own share message is missing or excluded".into(),
             });
         }
-        let mine = self.neighbours_of_me();
-        let mut from_neighbours = Vec::new();
-        for (&j, msg) in &msgs {
-            if !self.mask_publics.contains_key(&j) {
-                return Err(Error::BadSender {
-                    sender: j,
-                    reason: "shared keys without advertising".into(),
-                });
-            }
-            if j != self.index && mine.contains(&j) {
-                from_neighbours.push((j, *msg));
-            }
-        }
-        // Decrypt in parallel; report the first failure in sender order.
-        let opened: Vec<Result<HeldShares>> = from_neighbours
-            .par_iter()
-            .map(|&(j, msg)| self.open_share(j, msg))
+        let from_neighbours: Vec<(u32, &ShareKeys)> = self
+            .neighbours_of_me()
+            .into_iter()
+            .filter_map(|j| u2.get(&j).map(|m| (j, *m)))
             .collect();
-        let mut held = BTreeMap::new();
-        for ((j, _), shares) in from_neighbours.iter().zip(opened) {
-            held.insert(*j, shares?);
-        }
-        let shared: Vec<u32> = msgs.keys().copied().collect();
-        if (held.len() as u32) < self.params.threshold {
+        if (from_neighbours.len() as u32) < self.params.threshold {
             return Err(Error::TooFewSurvivors {
-                survivors: held.len(),
+                survivors: from_neighbours.len(),
                 threshold: self.params.threshold,
             });
         }
+        // Decrypt in parallel; a share that fails is simply not held.
+        let opened: Vec<Option<HeldShares>> = from_neighbours
+            .par_iter()
+            .map(|&(j, msg)| self.open_share(j, msg).ok())
+            .collect();
+        let mut held = BTreeMap::new();
+        for ((j, _), shares) in from_neighbours.iter().zip(opened) {
+            if let Some(shares) = shares {
+                held.insert(*j, shares);
+            }
+        }
+        let maskers: Vec<u32> = from_neighbours.iter().map(|(j, _)| *j).collect();
         let words = match self.params.width()? {
-            Width::W32 => self.masked_words::<u32>(update, weight, &held, rounding_seed)?,
-            Width::W64 => self.masked_words::<u64>(update, weight, &held, rounding_seed)?,
+            Width::W32 => self.masked_words::<u32>(update, weight, &maskers, rounding_seed)?,
+            Width::W64 => self.masked_words::<u64>(update, weight, &maskers, rounding_seed)?,
         };
         self.held = held;
-        self.shared = shared;
+        self.shared = u2.keys().copied().collect();
         self.stage = ParticipantStage::Masked;
         Ok(MaskedInput {
             header: self.params.header(self.index, Stage::MaskedInput),
@@ -385,6 +423,8 @@ impl Participant {
         })
     }
 
+    /// Opens neighbour `j`'s share entry for this client: decrypts it and checks both
+    /// shares against the evaluation point and the public commitments.
     fn open_share(&self, j: u32, msg: &ShareKeys) -> Result<HeldShares> {
         let mut mine = msg.shares.iter().filter(|s| s.recipient == self.index);
         let entry = mine.next().ok_or_else(|| Error::BadSender {
@@ -412,7 +452,7 @@ impl Participant {
                 sender: j,
                 reason: "no advertised key".into(),
             })?;
-        let cipher = share_cipher(&self.cipher_key, public, j, &self.context)?;
+        let cipher = share_cipher(&self.cipher_key, public, j, &self.context, (j, self.index))?;
         let aad = self.params.share_aad(j, self.index);
         let plain = Zeroizing::new(
             cipher
@@ -432,15 +472,22 @@ impl Participant {
         let mut b = [0u8; SHARE_LEN];
         a.copy_from_slice(plain.get(..SHARE_LEN).unwrap_or(&[0; SHARE_LEN]));
         b.copy_from_slice(plain.get(SHARE_LEN..).unwrap_or(&[0; SHARE_LEN]));
+        let committed = |kind: ShareKind, share: &[u8; SHARE_LEN]| {
+            entry.commitments.get(kind as usize)
+                == Some(&shamir::commit(&self.context, j, self.index, kind, share))
+        };
+        let ok = committed(ShareKind::SelfMask, &a) && committed(ShareKind::MaskKey, &b);
         let held = HeldShares {
             self_mask: SecretShare::from_bytes(a),
             mask_key: SecretShare::from_bytes(b),
         };
+        a.zeroize();
+        b.zeroize();
         let x = share_x(self.my_neighbours(), j, self.index);
-        if x != Some(held.self_mask.x()) || x != Some(held.mask_key.x()) {
+        if !ok || x != Some(held.self_mask.x()) || x != Some(held.mask_key.x()) {
             return Err(Error::BadSender {
                 sender: j,
-                reason: "share at the wrong evaluation point".into(),
+                reason: "share at the wrong evaluation point or not the committed one".into(),
             });
         }
         Ok(held)
@@ -450,15 +497,15 @@ impl Participant {
         &self,
         update: &[f32],
         weight: u64,
-        held: &BTreeMap<u32, HeldShares>,
+        maskers: &[u32],
         rounding_seed: &[u8; 32],
     ) -> Result<Vec<u8>> {
         let fp = &self.params.fixed_point;
         fp.check_input::<W>(update, weight)?;
         let self_seed = self.self_seed.mask_seed(&self.context);
-        let neighbours: Vec<u32> = held.keys().copied().collect();
-        let seeds = neighbours
-            .into_par_iter()
+        let seeds = maskers
+            .par_iter()
+            .copied()
             .map(|j| {
                 let public = self.mask_publics.get(&j).ok_or_else(|| Error::BadSender {
                     sender: j,
@@ -544,5 +591,56 @@ impl Participant {
             self_mask_shares,
             key_shares,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// Known plaintext: the same plaintext sent both ways over one pair must give
+    /// unrelated ciphertexts. With one key and nonce for both directions they were equal,
+    /// so `ct(i→j) ⊕ ct(j→i)` was `p(i→j) ⊕ p(j→i)` for any plaintexts (review, hole 1).
+    #[test]
+    fn the_two_directions_of_a_pair_use_independent_keystreams() {
+        let context = [7u8; 32];
+        let (a, b) = (SecretKey::generate(), SecretKey::generate());
+        let plain = [0x42u8; 2 * SHARE_LEN];
+        let seal = |me: &SecretKey, peer_public: &[u8; 32], dir: (u32, u32)| {
+            share_cipher(me, peer_public, 0, &context, dir)
+                .unwrap()
+                .encrypt(&Default::default(), &plain[..])
+                .unwrap()
+        };
+        let a_to_b = seal(&a, &b.public(), (0, 1));
+        let b_to_a = seal(&b, &a.public(), (1, 0));
+        assert_eq!(a_to_b.len(), ENCRYPTED_SHARE_LEN);
+        let same_keystream = a_to_b
+            .iter()
+            .zip(&b_to_a)
+            .take(2 * SHARE_LEN)
+            .filter(|(x, y)| x == y)
+            .count();
+        // Independent keystreams agree on about 1 byte in 256 by chance.
+        assert!(
+            same_keystream < 8,
+            "{same_keystream} equal ciphertext bytes"
+        );
+        assert_ne!(
+            a_to_b[2 * SHARE_LEN..],
+            b_to_a[2 * SHARE_LEN..],
+            "Poly1305 tags"
+        );
+        // Each end derives the same key for one direction, and only that direction's
+        // ciphertext opens under it.
+        let b_opens = |ct: &[u8], dir| {
+            share_cipher(&b, &a.public(), 0, &context, dir)
+                .unwrap()
+                .decrypt(&Default::default(), ct)
+        };
+        assert_eq!(b_opens(&a_to_b, (0, 1)).unwrap(), plain);
+        assert!(b_opens(&a_to_b, (1, 0)).is_err());
+        assert!(b_opens(&b_to_a, (0, 1)).is_err());
     }
 }

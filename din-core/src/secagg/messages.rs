@@ -126,24 +126,32 @@ impl Message for AdvertiseKeys {
     const NAME: &'static str = "secagg advertise-keys";
 }
 
-/// One neighbour's shares, encrypted to it.
+/// One neighbour's shares, encrypted to it, with public commitments to each share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptedShare {
     /// The neighbour it is for.
     pub recipient: u32,
-    /// ChaCha20-Poly1305 of `self-mask share || mask-key share`.
+    /// ChaCha20-Poly1305 of `self-mask share || mask-key share`, under the key of this
+    /// direction of the pair ([`super::keys::share_key_info`]).
     pub ciphertext: Vec<u8>,
+    /// [`super::shamir::commit`] of the self-mask-seed share and of the mask-key share:
+    /// the recipient checks what it decrypts against them, and Evaluators check what it
+    /// reveals, so a wrong revealed share is set aside instead of breaking the round.
+    pub commitments: [Digest32; 2],
 }
 
 impl Canonical for EncryptedShare {
     fn encode(&self, w: &mut Writer) {
         w.u32(self.recipient);
         w.bytes(&self.ciphertext);
+        self.commitments[0].encode(w);
+        self.commitments[1].encode(w);
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             recipient: r.u32("recipient")?,
             ciphertext: r.bytes("encrypted share", 1024)?.to_vec(),
+            commitments: [Digest32::decode(r)?, Digest32::decode(r)?],
         })
     }
 }

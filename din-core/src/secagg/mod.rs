@@ -50,8 +50,10 @@ mod params;
 pub mod prg;
 pub mod shamir;
 pub mod unmask;
+pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+#[cfg(test)]
+mod attacks;
 
 pub use aggregate::{SubgroupAggregate, verify_aggregate};
 pub use fixed_point::{FixedPoint, Width};
@@ -59,49 +61,12 @@ pub use keys::ClientSecret;
 pub use mask::{Participant, ParticipantStage};
 pub use messages::{AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, UnmaskShares};
 pub use params::{MAX_VECTOR_LEN, SecAggParams};
-pub use unmask::{SubgroupSum, unmask};
+pub use unmask::{SubgroupSum, unmask, unmask_excluding};
+pub use view::{Exclusion, ExclusionReason, survivors};
 
-use messages::Header as MsgHeader;
 use prg::MaskWord;
 
 use crate::{Error, Result};
-
-/// Indexes messages by sender after checking each one's binding; a second message
-/// from the same sender is rejected.
-pub(crate) fn by_sender<'a, M>(
-    params: &SecAggParams,
-    msgs: &'a [M],
-    stage: Stage,
-    header: impl Fn(&M) -> &MsgHeader,
-) -> Result<BTreeMap<u32, &'a M>> {
-    let mut out = BTreeMap::new();
-    for m in msgs {
-        let h = header(m);
-        params.check_header(h, stage)?;
-        if out.insert(h.sender, m).is_some() {
-            return Err(Error::BadSender {
-                sender: h.sender,
-                reason: format!("sent two {} messages", stage.name()),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Rejects advertisements that reuse another client's public key (a client copying
-/// a key could learn pairwise masks, Bonawitz et al. §4).
-pub(crate) fn reject_duplicate_keys(adverts: &BTreeMap<u32, &AdvertiseKeys>) -> Result<()> {
-    let mut seen = BTreeSet::new();
-    for (&j, a) in adverts {
-        if !seen.insert(a.cipher_public) || !seen.insert(a.mask_public) {
-            return Err(Error::BadSender {
-                sender: j,
-                reason: "reuses a public key already advertised".into(),
-            });
-        }
-    }
-    Ok(())
-}
 
 /// Words as little-endian bytes.
 pub(crate) fn words_to_le_bytes<W: MaskWord>(words: &[W]) -> Vec<u8> {

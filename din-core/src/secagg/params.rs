@@ -103,11 +103,11 @@ impl SecAggParams {
         graph::neighbours(self.clients, self.neighbours, &self.graph_seed)
     }
 
-    /// The round context: `SHA-256("din/secagg/v1" || task || round || subgroup ||
+    /// The round context: `SHA-256("din/secagg/v2" || task || round || subgroup ||
     /// graph seed)`, the HKDF salt of every key, so nothing carries across rounds.
     pub fn context(&self) -> [u8; 32] {
         let mut w = Writer::new();
-        w.raw(b"din/secagg/v1");
+        w.raw(b"din/secagg/v2");
         self.task.encode(&mut w);
         self.round.encode(&mut w);
         self.subgroup.encode(&mut w);

@@ -5,6 +5,8 @@
 //! `Clone`, `Debug` or serde. On the wire a share is 33 bytes: `x || y`.
 
 use blahaj::{Share, Sharks};
+use chacha20::ChaCha20Rng;
+use rand::SeedableRng as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{Error, Result};
@@ -13,6 +15,36 @@ use crate::{Error, Result};
 pub const SHARE_LEN: usize = 33;
 /// Most shares one secret can have (GF(2^8) has 255 non-zero points).
 pub const MAX_SHARES: u32 = 255;
+
+/// Which secret of a client a share belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareKind {
+    /// The self-mask seed (revealed for survivors).
+    SelfMask = 0,
+    /// The mask key (revealed for dropped clients).
+    MaskKey = 1,
+}
+
+/// The public commitment to the share of `owner`'s `kind` secret that `holder` holds in
+/// the round whose context is `context`: `SHA-256("din/secagg/v2/share" || context ||
+/// owner u32 BE || holder u32 BE || kind u8 || share)`. A share's 32 `y` bytes are
+/// uniform (its polynomial has random coefficients), so the hash hides it.
+pub fn commit(
+    context: &[u8; 32],
+    owner: u32,
+    holder: u32,
+    kind: ShareKind,
+    share: &[u8; SHARE_LEN],
+) -> crate::Digest32 {
+    let mut input = Zeroizing::new(Vec::with_capacity(64 + 9 + SHARE_LEN));
+    input.extend_from_slice(b"din/secagg/v2/share");
+    input.extend_from_slice(context);
+    input.extend_from_slice(&owner.to_be_bytes());
+    input.extend_from_slice(&holder.to_be_bytes());
+    input.push(kind as u8);
+    input.extend_from_slice(share);
+    crate::Digest32(crate::hash::sha256(&input))
+}
 
 /// One share of a 32-byte secret. Zeroized on drop; no `Clone`, `Debug` or serde.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -36,17 +68,53 @@ impl SecretShare {
 }
 
 /// Splits `secret` into `count` shares, any `threshold` of which recover it; share `m`
-/// (0-based) has `x = m + 1`.
+/// (0-based) has `x = m + 1`. Coefficients come from the operating system's CSPRNG.
 ///
 /// # Errors
 /// [`Error::SecAggParams`] unless `2 <= threshold <= count <= 255`.
 pub fn split(secret: &[u8; 32], threshold: u32, count: u32) -> Result<Vec<SecretShare>> {
+    split_with(secret, threshold, count, &mut rand::rng())
+}
+
+/// A source of Shamir coefficients seeded by a secret: ChaCha20 (a CSPRNG) keyed by a
+/// 32-byte seed, so the same seed deals the same polynomials. The seed must be secret
+/// and used for one set of secrets only (din derives it per client and round). Zeroized
+/// on drop with the generator's state; no `Clone` or `Debug`.
+pub struct Dealer(ChaCha20Rng);
+
+impl Dealer {
+    /// A dealer whose coefficients are the ChaCha20 keystream of `seed`.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(ChaCha20Rng::from_seed(*seed))
+    }
+
+    /// As [`split`], with this dealer's coefficients; successive calls draw successive
+    /// (independent) coefficients.
+    ///
+    /// # Errors
+    /// As [`split`].
+    pub fn split(
+        &mut self,
+        secret: &[u8; 32],
+        threshold: u32,
+        count: u32,
+    ) -> Result<Vec<SecretShare>> {
+        split_with(secret, threshold, count, &mut self.0)
+    }
+}
+
+fn split_with<R: rand::CryptoRng>(
+    secret: &[u8; 32],
+    threshold: u32,
+    count: u32,
+    rng: &mut R,
+) -> Result<Vec<SecretShare>> {
     if threshold < 2 || threshold > count || count > MAX_SHARES {
         return Err(Error::SecAggParams(format!(
             "Shamir needs 2 <= threshold ({threshold}) <= shares ({count}) <= {MAX_SHARES}"
         )));
     }
-    let dealer = Sharks(threshold as u8).dealer_rng(secret, &mut rand::rng());
+    let dealer = Sharks(threshold as u8).dealer_rng(secret, rng);
     Ok(dealer
         .take(count as usize)
         .map(|mut share| {

@@ -9,12 +9,18 @@
 //!       + Σ_{j ∈ U2 \ U3} Σ_{i ∈ N(j) ∩ U3} ±PRG(s_ij)          (mod 2^b)
 //! ```
 //!
-//! `b_i` is rebuilt from `t` self-mask shares revealed by `i`'s neighbours and checked
-//! against `i`'s commitment; a dropped client's mask key is rebuilt from `t` key shares
-//! and checked against its advertised public key. For each client, shares come from
-//! the lowest-indexed revealing neighbours, so the choice is deterministic. Fewer than
-//! `t` survivors, or fewer than `t` shares of any needed secret, is a typed error: the
-//! round fails rather than return a wrong sum.
+//! The sets follow the public rules of [`super::view`]: a client whose message breaks
+//! them is excluded and treated as dropped, and named in the result. Every revealed
+//! share is checked against the commitment its owner published for that holder
+//! ([`super::shamir::commit`]); a share that does not match, or that reveals what must
+//! stay hidden, is set aside and its revealer named. `b_i` is then rebuilt from the
+//! first `t` checked self-mask shares in ascending holder order and checked against
+//! `i`'s seed commitment; a dropped client's mask key likewise, checked against its
+//! advertised public key. So honest Evaluators choose the same shares whatever the
+//! message order. Fewer than `t` survivors, fewer than `t` checked shares of a needed
+//! secret, or committed shares that do not rebuild the committed secret (a dealer that
+//! cheated: named in the error) fail the round with a typed error rather than return a
+//! wrong sum.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,8 +30,9 @@ use super::mask::share_x;
 use super::messages::{AdvertiseKeys, MaskedInput, RevealedShare, ShareKeys, Stage, UnmaskShares};
 use super::params::SecAggParams;
 use super::prg::{MaskTerm, MaskWord, add_le_vectors, apply_masks};
-use super::shamir::{self, SecretShare};
-use super::{by_sender, le_bytes_to_words, reject_duplicate_keys, words_to_le_bytes};
+use super::shamir::{self, SecretShare, ShareKind};
+use super::view::{self, Exclusion, ExclusionReason, Exclusions};
+use super::{le_bytes_to_words, words_to_le_bytes};
 use crate::hash::sha256;
 use crate::{Error, Result};
 
@@ -39,8 +46,11 @@ pub struct SubgroupSum {
     pub words: Vec<u8>,
     /// Clients whose updates are in the sum.
     pub survivors: Vec<u32>,
-    /// Clients that shared keys but sent no masked input.
+    /// Clients that shared keys but sent no masked input that counts.
     pub dropped: Vec<u32>,
+    /// Clients whose message was set aside at some stage, and why (sorted by sender,
+    /// then stage).
+    pub excluded: Vec<Exclusion>,
 }
 
 impl SubgroupSum {
@@ -64,11 +74,12 @@ impl SubgroupSum {
 /// Unmasks the subgroup's sum from every message of the round.
 ///
 /// # Errors
-/// [`Error::WrongBinding`], [`Error::BadSender`], [`Error::WrongLength`] for replayed,
-/// forged, misdirected, duplicate or wrong-length messages; [`Error::TooFewSurvivors`];
-/// [`Error::NotEnoughShares`]; [`Error::ConflictingReveal`] when a client's self-mask
-/// and key shares are both revealed; [`Error::ShareMismatch`] when a rebuilt secret
-/// contradicts its commitment.
+/// [`Error::SecAggParams`] / [`Error::FixedPoint`] for invalid parameters;
+/// [`Error::TooFewSurvivors`]; [`Error::NotEnoughShares`] when fewer than `t` checked
+/// shares of a needed secret were revealed; [`Error::ShareMismatch`] when a client's
+/// committed shares rebuild another secret than it committed to (that client cheated).
+/// Malformed, mis-bound, duplicated or out-of-order messages and wrong reveals are not
+/// errors: they are excluded ([`SubgroupSum::excluded`]).
 pub fn unmask(
     params: &SecAggParams,
     adverts: &[AdvertiseKeys],
@@ -76,49 +87,35 @@ pub fn unmask(
     masked: &[MaskedInput],
     reveals: &[UnmaskShares],
 ) -> Result<SubgroupSum> {
+    unmask_excluding(params, adverts, share_msgs, masked, reveals, &[])
+}
+
+/// [`unmask`] for messages the transport already sifted: `excluded` names the senders
+/// whose messages it set aside (undecodable bytes, a header claiming another sender
+/// than the account that recorded it); they are reported with the others.
+///
+/// # Errors
+/// As [`unmask`].
+pub fn unmask_excluding(
+    params: &SecAggParams,
+    adverts: &[AdvertiseKeys],
+    share_msgs: &[ShareKeys],
+    masked: &[MaskedInput],
+    reveals: &[UnmaskShares],
+    excluded: &[Exclusion],
+) -> Result<SubgroupSum> {
     params.validate()?;
     let t = params.threshold;
     let graph = params.graph()?;
     let context = params.context();
     let width = params.width()?;
-    let words_len = (params.vector_len as usize + 1) * width.bytes();
 
-    let u1 = by_sender(params, adverts, Stage::AdvertiseKeys, |m| &m.header)?;
-    reject_duplicate_keys(&u1)?;
-    let u2 = by_sender(params, share_msgs, Stage::ShareKeys, |m| &m.header)?;
-    for &j in u2.keys() {
-        if !u1.contains_key(&j) {
-            return Err(Error::BadSender {
-                sender: j,
-                reason: "shared keys without advertising".into(),
-            });
-        }
-    }
-    let u3 = by_sender(params, masked, Stage::MaskedInput, |m| &m.header)?;
-    for (&j, m) in &u3 {
-        if !u2.contains_key(&j) {
-            return Err(Error::BadSender {
-                sender: j,
-                reason: "sent a masked input without sharing keys".into(),
-            });
-        }
-        if m.width != width {
-            return Err(Error::WrongLength {
-                what: "masked input word width",
-                sender: j,
-                expected: u64::from(width.bits()),
-                found: u64::from(m.width.bits()),
-            });
-        }
-        if m.words.len() != words_len {
-            return Err(Error::WrongLength {
-                what: "masked input",
-                sender: j,
-                expected: words_len as u64,
-                found: m.words.len() as u64,
-            });
-        }
-    }
+    let mut out = Exclusions::default();
+    out.extend(excluded.iter().copied());
+    let u1 = view::advertised(params, adverts, &mut out);
+    let u1_set: BTreeSet<u32> = u1.keys().copied().collect();
+    let u2 = view::shared(params, &graph, &u1_set, share_msgs, &mut out);
+    let u3 = view::survived(params, &u2, masked, &mut out)?;
     let survivors: Vec<u32> = u3.keys().copied().collect();
     if (survivors.len() as u32) < t {
         return Err(Error::TooFewSurvivors {
@@ -127,54 +124,52 @@ pub fn unmask(
         });
     }
     let dropped: Vec<u32> = u2.keys().copied().filter(|j| !u3.contains_key(j)).collect();
-    let u4 = by_sender(params, reveals, Stage::Unmask, |m| &m.header)?;
+    let u4 = view::revealed(params, &u3, reveals, &mut out);
 
-    // Gather revealed shares per owner, checking every one is legitimate.
-    let mut seed_shares: BTreeMap<u32, Vec<(u32, RevealedShare)>> = BTreeMap::new();
-    let mut key_shares: BTreeMap<u32, Vec<(u32, RevealedShare)>> = BTreeMap::new();
+    // Every revealed share, checked against its owner's commitment for its holder.
+    let mut seed_shares: BTreeMap<u32, Vec<RevealedShare>> = BTreeMap::new();
+    let mut key_shares: BTreeMap<u32, Vec<RevealedShare>> = BTreeMap::new();
     for (&h, r) in &u4 {
-        if !u3.contains_key(&h) {
-            return Err(Error::BadSender {
-                sender: h,
-                reason: "revealed shares without a masked input".into(),
-            });
-        }
-        if r.survivors != survivors {
-            return Err(Error::WrongBinding {
-                sender: h,
-                field: "survivor set",
-                expected: format!("{survivors:?}"),
-                found: format!("{:?}", r.survivors),
-            });
-        }
-        for (list, is_seed, out) in [
-            (&r.self_mask_shares, true, &mut seed_shares),
-            (&r.key_shares, false, &mut key_shares),
+        let mut wrong = false;
+        for (list, kind) in [
+            (&r.self_mask_shares, ShareKind::SelfMask),
+            (&r.key_shares, ShareKind::MaskKey),
         ] {
             let mut owners = BTreeSet::new();
             for s in list {
                 let j = s.owner;
-                if !owners.insert(j) {
-                    return Err(Error::BadSender {
-                        sender: h,
-                        reason: format!("two shares for client {j}"),
-                    });
+                // A survivor's self mask or a dropped client's mask key, never the other.
+                let allowed = match kind {
+                    ShareKind::SelfMask => u3.contains_key(&j),
+                    ShareKind::MaskKey => u2.contains_key(&j) && !u3.contains_key(&j),
+                };
+                let committed = u2
+                    .get(&j)
+                    .and_then(|m| m.shares.iter().find(|e| e.recipient == h))
+                    .and_then(|e| e.commitments.get(kind as usize));
+                let valid = allowed
+                    && owners.insert(j)
+                    && share_x(&graph, j, h) == Some(s.share[0])
+                    && committed == Some(&shamir::commit(&context, j, h, kind, &s.share));
+                if !valid {
+                    wrong = true;
+                    continue;
                 }
-                if is_seed != u3.contains_key(&j) {
-                    return Err(Error::ConflictingReveal { owner: j });
-                }
-                if !u2.contains_key(&j) || share_x(&graph, j, h) != Some(s.share[0]) {
-                    return Err(Error::BadSender {
-                        sender: h,
-                        reason: format!("holds no share of client {j} at that point"),
-                    });
-                }
-                out.entry(j).or_default().push((h, *s));
+                let to = match kind {
+                    ShareKind::SelfMask => &mut seed_shares,
+                    ShareKind::MaskKey => &mut key_shares,
+                };
+                to.entry(j).or_default().push(*s);
             }
+        }
+        if wrong {
+            // Its shares that match their commitments still count: each is checked.
+            out.add(h, Stage::Unmask, ExclusionReason::BadReveal);
         }
     }
 
-    let combine = |owner: u32, secret: &'static str, shares: Option<&Vec<(u32, RevealedShare)>>| {
+    // Holders were visited in ascending order: the first `t` checked shares.
+    let combine = |owner: u32, secret: &'static str, shares: Option<&Vec<RevealedShare>>| {
         let shares = shares.map(Vec::as_slice).unwrap_or_default();
         if (shares.len() as u32) < t {
             return Err(Error::NotEnoughShares {
@@ -184,11 +179,10 @@ pub fn unmask(
                 need: t,
             });
         }
-        // BTreeMap iteration gave holders in ascending order: take the first t.
         let chosen: Vec<SecretShare> = shares
             .iter()
             .take(t as usize)
-            .map(|(_, s)| SecretShare::from_bytes(s.share))
+            .map(|s| SecretShare::from_bytes(s.share))
             .collect();
         shamir::combine(&chosen, t)
     };
@@ -241,6 +235,7 @@ pub fn unmask(
         words,
         survivors,
         dropped,
+        excluded: out.into_sorted(),
     })
 }
 

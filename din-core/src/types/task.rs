@@ -223,11 +223,18 @@ impl TaskConfig {
                 format!("threshold {t} is above the {k} neighbours holding shares"),
             ));
         }
-        if u64::from(t) * 2 <= u64::from(k) {
+        // Subgroups hold from `subgroup_size` to `2 * subgroup_size - 1` members, and the
+        // SecAgg+ graph rounds an odd degree up to the next even one wherever that is
+        // below the subgroup's size: the threshold must be a majority of the largest
+        // effective degree, or the largest subgroups fail every round.
+        let largest = self.subgroup_size.saturating_mul(2).saturating_sub(1);
+        let k_max = crate::secagg::graph::effective_degree(largest, k);
+        if u64::from(t) * 2 <= u64::from(k_max) {
             return Err(Error::config(
                 "secagg_threshold",
                 format!(
-                    "threshold {t} of {k} neighbours is not more than half: two disjoint sets could reconstruct both secrets of one client"
+                    "threshold {t} is not more than half of the {k_max} neighbours a client has in a subgroup of {largest} (an odd {k} is rounded up): two disjoint sets could reconstruct both secrets of one client; use at least {}",
+                    k_max / 2 + 1
                 ),
             ));
         }

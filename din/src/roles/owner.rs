@@ -78,11 +78,34 @@ impl<C: Chain + ?Sized, S: Store + ?Sized> std::fmt::Debug for OwnerRole<'_, C, 
     }
 }
 
+/// Checks the task's SecAgg+ neighbours and threshold against every subgroup the task can
+/// form: up to `2 * subgroupSize - 1` members, where an odd neighbour count is rounded up,
+/// so the threshold must be a strict majority of `neighbours + neighbours % 2`.
+fn check_secagg(p: &din_chain::client::TaskParams) -> Result<()> {
+    let (s, k, t) = (
+        u32::from(p.subgroupSize),
+        u32::from(p.neighbours),
+        u32::from(p.threshold),
+    );
+    let need = din_core::secagg::graph::majority_threshold(s, k);
+    if k < 2 || k >= s || t < need || t > k {
+        return Err(Error::Role {
+            role: "owner",
+            reason: format!(
+                "secure aggregation with {k} neighbours and threshold {t} cannot run in every subgroup of a task with subgroups of {s}: \
+                 need 2 <= neighbours < subgroup size and {need} <= threshold <= neighbours (a strict majority of the neighbours in the largest subgroup)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     /// Owner `me` (holding the deposit in DIN tokens), state in `dir`.
     ///
     /// # Errors
-    /// [`Error::State`] for an unreadable state directory.
+    /// [`Error::State`] for an unreadable state directory; [`Error::Role`] for
+    /// secure-aggregation parameters that some subgroup of the task could not run.
     pub fn new(
         din: Din<'a, C>,
         store: &'a S,
@@ -90,6 +113,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
         dir: StateDir,
         config: OwnerConfig,
     ) -> Result<Self> {
+        check_secagg(&config.params)?;
         Ok(Self {
             din,
             store,
