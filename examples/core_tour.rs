@@ -9,7 +9,7 @@
 //! 4. The content moves to another store as a CARv1 file (`ipfs dag import` reads it).
 //!
 //! ```text
-//! cargo run --release --example core_tour -- [--data ../shared/data] [--json]
+//! cargo run --release --example core_tour -- [--data DIR (default: the repository's data/)] [--json]
 //! ```
 
 use std::error::Error;
@@ -30,7 +30,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        data: PathBuf::from("../shared/data"),
+        data: PathBuf::from(din_examples::DATA_DIR),
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -40,7 +40,8 @@ fn parse_args() -> Result<Args, String> {
             "--json" => args.json = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: core_tour [--data DIR (default ../shared/data)] [--json]".into(),
+                    "usage: core_tour [--data DIR (default: the repository's data/)] [--json]"
+                        .into(),
                 );
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
@@ -79,7 +80,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let images_path = args.data.join("mnist/t10k-images-idx3-ubyte.gz");
     let images = std::fs::read(&images_path).map_err(|e| {
         format!(
-            "cannot read {} ({e}); pass --data pointing at the shared data folder",
+            "cannot read {} ({e}); pass --data pointing at a folder holding mnist/",
             images_path.display()
         )
     })?;

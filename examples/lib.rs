@@ -11,6 +11,11 @@
 
 pub mod chart;
 
+/// The repository's `data/` folder (MNIST's 10k split, UCI Adult, BlockFlow's results:
+/// see `data/README.md`), the default of every example's `--data`. It is resolved at
+/// build time, so examples find it from any working directory.
+pub const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+
 /// mimalloc as the global allocator of every example binary linking this library.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

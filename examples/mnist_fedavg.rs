@@ -6,7 +6,7 @@
 //! cargo run --release --example mnist_fedavg -- --json
 //!     [--dataset mnist|adult] [--model logreg|mlp|cnn|mlp:W1,W2] [--participants 10]
 //!     [--rounds 10] [--local-epochs 1] [--partition iid|dirichlet:ALPHA|quantity:ALPHA]
-//!     [--seed 0] [--lr 0.1] [--batch-size 32] [--optimizer sgd|adam] [--data ../shared/data]
+//!     [--seed 0] [--lr 0.1] [--batch-size 32] [--optimizer sgd|adam] [--data DIR (default: the repository's data/)]
 //! ```
 //!
 //! Defaults: MNIST's 10k split cut into 8,000 training and 2,000 test images, 10
@@ -56,7 +56,7 @@ fn parse() -> Result<Args, Box<dyn Error>> {
         lr: 0.1,
         batch_size: 32,
         optimizer: OptimizerKind::Sgd { momentum: 0.9 },
-        data: PathBuf::from("../shared/data"),
+        data: PathBuf::from(din_examples::DATA_DIR),
         json: false,
     };
     let mut it = std::env::args().skip(1);

@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
+echo "== the data the repository carries matches its checksums (data/README.md)"
+(cd data && sha256sum --check --quiet SHA256SUMS)
+
 echo "== installing the JS IPFS reference implementations (npm ci)"
 (cd tests/vectors/crosscheck && npm ci --no-audit --no-fund --loglevel=error)
 export DIN_NODE="$PWD/tests/vectors/crosscheck/node_modules/.bin/node"

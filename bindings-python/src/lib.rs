@@ -13,7 +13,7 @@ mod roles;
 mod secagg;
 mod task;
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArrayMethods as _, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -77,6 +77,21 @@ fn weights_of(weights: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<f64>> {
         )));
     }
     Ok(w)
+}
+
+/// Features (samples x features, float32) and int64 labels, as numpy arrays.
+type Samples<'py> = (Bound<'py, numpy::PyArray2<f32>>, Bound<'py, PyArray1<i64>>);
+
+/// MNIST's 10,000-image test split as compiled into the package: `(x, y)` with `x`
+/// float32 of shape (10000, 784) in [0, 1] and `y` int64 digit labels.
+#[pyfunction]
+fn load_mnist(py: Python<'_>) -> PyResult<Samples<'_>> {
+    let d = py
+        .detach(din_fl::data::mnist::embedded_test_split)
+        .map_err(fl_err)?;
+    let labels: Vec<i64> = d.labels.iter().map(|&l| i64::from(l)).collect();
+    let x = PyArray1::from_vec(py, d.features).reshape([labels.len(), d.n_features])?;
+    Ok((x, PyArray1::from_vec(py, labels)))
 }
 
 /// The CID of `data` exactly as `ipfs add --cid-version=1` computes it (raw leaves,
@@ -299,6 +314,7 @@ pub(crate) fn store_has(py: Python<'_>, store: &(dyn Store + Sync), cid: &str) -
 #[pymodule]
 fn _din(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cid, m)?)?;
+    m.add_function(wrap_pyfunction!(load_mnist, m)?)?;
     m.add_function(wrap_pyfunction!(fedavg, m)?)?;
     m.add_function(wrap_pyfunction!(simulate_secure_aggregation, m)?)?;
     m.add_function(wrap_pyfunction!(median_scores, m)?)?;

@@ -11,13 +11,13 @@ use crate::errors::{InvalidInputError, din_err};
 /// Runs a whole task on the embedded chain (see `din.run_task`); returns its summary as
 /// JSON. `progress`, if given, is called with a dict after every role action.
 #[pyfunction]
-#[pyo3(signature = (*, data_dir, participants, subgroup_size, evaluators_per_subgroup,
+#[pyo3(signature = (*, data_dir=None, participants, subgroup_size, evaluators_per_subgroup,
     rounds, model, local_epochs, seed, drop, lying_evaluators, garbage_updates,
     progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_task_json(
     py: Python<'_>,
-    data_dir: PathBuf,
+    data_dir: Option<PathBuf>,
     participants: usize,
     subgroup_size: u16,
     evaluators_per_subgroup: u8,

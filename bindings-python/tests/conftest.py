@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors"
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data"
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,14 @@ def mnist(data_dir, n):
     return (x / 255.0).astype(np.float32), y.astype(np.int64)
 
 
+def test_load_mnist_is_the_committed_split(data_dir):
+    x, y = din.load_mnist()
+    assert x.shape == (10_000, 784) and x.dtype == np.float32
+    assert y.shape == (10_000,) and y.dtype == np.int64
+    fx, fy = mnist(data_dir, 10_000)
+    assert np.array_equal(x, fx) and np.array_equal(y, fy)
+
+
 def test_mlp_learns_mnist(data_dir):
     x, y = mnist(data_dir, 3000)
     model = din.Model.mlp(784, 10, [64], seed=0)

@@ -11,12 +11,12 @@ import pytest
 import din
 from conftest import ROOT
 
-# The example's helpers (start anvil, demo keys, MNIST), so test and example agree.
+# The example's helpers (start anvil, demo keys), so test and example agree.
 _spec = importlib.util.spec_from_file_location("roles_example", ROOT / "examples/python/roles.py")
 assert _spec is not None and _spec.loader is not None
 example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(example)
-key, load_mnist = example.key, example.load_mnist
+key = example.key
 
 ANVIL = Path(
     os.environ.get(
@@ -57,10 +57,8 @@ def test_chain_errors_are_typed(anvil_url):
     assert chain.chain_id() == 31337
 
 
-def test_a_whole_task_through_the_python_role_clients(anvil_url, data_dir, tmp_path):
-    if not (data_dir / "mnist").exists():
-        pytest.skip("shared data not present")
-    x, y = load_mnist(data_dir / "mnist")
+def test_a_whole_task_through_the_python_role_clients(anvil_url, tmp_path):
+    x, y = din.load_mnist()
     train_x, train_y, test_x, test_y = x[:2000], y[:2000], x[9000:], y[9000:]
 
     chain = din.Chain(anvil_url)

@@ -1,5 +1,5 @@
 //! Median scoring against BlockFlow's own published score matrices and outputs
-//! (`../shared/data/blockflow`, Adult experiments): `model_scores` are the raw lower
+//! (`data/blockflow` of the repository, Adult experiments): `model_scores` are the raw lower
 //! medians m_k, `auditor_scores` the raw qualities d_e, `overall_scores` min(m', d').
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use din_core::scoring::{SCORE_ONE, blockflow_overall, median_scores, median_scores_fixed};
 
 fn data_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/blockflow")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/blockflow")
 }
 
 fn read(path: &Path) -> Vec<Vec<f64>> {
@@ -32,7 +32,7 @@ fn read(path: &Path) -> Vec<Vec<f64>> {
 
 fn experiments() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for split in std::fs::read_dir(data_root()).expect("../shared/data/blockflow") {
+    for split in std::fs::read_dir(data_root()).expect("data/blockflow") {
         for run in std::fs::read_dir(split.unwrap().path()).unwrap() {
             out.push(run.unwrap().path());
         }
@@ -97,7 +97,7 @@ fn reproduces_blockflow_scores_on_every_published_round() {
             rounds += 1;
         }
     }
-    // Every published matrix was checked (9 of them in the shared data).
+    // Every published matrix was checked (9 of them in data/blockflow).
     let published = experiments()
         .iter()
         .flat_map(|d| std::fs::read_dir(d).unwrap())

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! prints `8 passed, 0 failed` for the committed file (checked 2026-11-23). The three
-//! vectors in `../shared/vectors/cid.json` were produced by js-ipfs 0.66.1's Kubo RPC API
-//! and are checked here too when that folder is present.
+//! vectors in `tests/vectors/cid-js-ipfs.json` were produced by a real IPFS node, js-ipfs
+//! 0.66.1, over its Kubo RPC API (`ipfs add --cid-version=1 --raw-leaves
+//! --chunker=size-262144`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -65,14 +66,8 @@ fn project_vectors_match_helia() {
 }
 
 #[test]
-fn shared_vectors_match_js_ipfs() {
-    let shared =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/cid.json");
-    if shared.exists() {
-        assert_eq!(check_vectors(&shared), 3);
-    } else {
-        eprintln!("skipping: {} not present", shared.display());
-    }
+fn js_ipfs_vectors_match() {
+    assert_eq!(check_vectors(&vector_path("cid-js-ipfs.json")), 3);
 }
 
 #[test]

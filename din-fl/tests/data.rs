@@ -1,4 +1,5 @@
-//! Loaders on the real shared data and on corrupted copies; partitioners.
+//! Loaders on the real data the repository carries (`data/`) and on corrupted copies;
+//! partitioners.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,22 +13,28 @@ use din_fl::Error;
 use din_fl::data::partition::{Partition, partition};
 use din_fl::data::{adult, mnist};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not present", p.display());
-        None
-    }
+/// A path under the repository's `data/` folder (always present: it is committed).
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data")
+        .join(rel)
 }
 
 #[test]
 fn mnist_test_split_loads() {
-    let Some(dir) = shared("mnist") else { return };
-    let d = mnist::load_test_split(&dir).unwrap();
+    check_mnist(&mnist::load_test_split(data("mnist")).unwrap());
+}
+
+#[test]
+fn embedded_mnist_is_the_committed_split() {
+    let embedded = mnist::embedded_test_split().unwrap();
+    check_mnist(&embedded);
+    let from_files = mnist::load_test_split(data("mnist")).unwrap();
+    assert_eq!(embedded.labels, from_files.labels);
+    assert_eq!(embedded.features, from_files.features);
+}
+
+fn check_mnist(d: &din_fl::data::Dataset) {
     assert_eq!(d.len(), 10_000);
     assert_eq!(d.n_features, 784);
     assert_eq!(d.sample_shape, vec![1, 28, 28]);
@@ -47,7 +54,7 @@ fn mnist_test_split_loads() {
 
 #[test]
 fn corrupted_mnist_files_are_typed_errors() {
-    let Some(dir) = shared("mnist") else { return };
+    let dir = data("mnist");
     let tmp = tempfile::tempdir().unwrap();
     let labels = dir.join(mnist::TEST_LABELS);
     // Truncated gzip stream.
@@ -96,9 +103,7 @@ fn corrupted_mnist_files_are_typed_errors() {
 
 #[test]
 fn adult_loads_with_training_statistics_only() {
-    let Some(path) = shared("adult/adult.csv") else {
-        return;
-    };
+    let path = data("adult/adult.csv");
     let (train, test) = adult::load(&path, 0.2, 1).unwrap();
     assert_eq!(train.len() + test.len(), 32_561);
     assert_eq!(test.len(), 6512);

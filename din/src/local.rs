@@ -4,7 +4,7 @@
 //! quickstart's engine (`cargo run --release --example quickstart`) and what the Python
 //! package's `run_task` calls.
 //!
-//! The data is MNIST's 10k split from `../shared/data/mnist`: 80% cut IID among the
+//! The data is MNIST's 10k split (compiled in, or read from a folder): 80% cut IID among the
 //! Participants, 20% the Owner's test set, which only the assigned Evaluators can open
 //! after the last round. Faults can be injected: Participants who vanish after masking,
 //! Evaluators who lie about aggregates or scores, Participants who upload garbage.
@@ -39,8 +39,9 @@ use crate::{Error, Result};
 /// What to run (the quickstart's flags).
 #[derive(Debug, Clone)]
 pub struct TaskOptions {
-    /// Directory holding `mnist/` (default `../shared/data`).
-    pub data_dir: PathBuf,
+    /// Directory holding `mnist/` with MNIST's `t10k` files; `None` (the default) uses
+    /// the copy compiled into din-fl (`embedded-mnist`), so no files are needed.
+    pub data_dir: Option<PathBuf>,
     /// Participants (30).
     pub participants: usize,
     /// Participants per subgroup (10).
@@ -59,7 +60,8 @@ pub struct TaskOptions {
     pub batch_size: usize,
     /// SecAgg+ neighbours per client (`subgroup_size - 1`: the complete graph).
     pub neighbours: Option<u16>,
-    /// SecAgg+ threshold (a strict majority of the neighbours).
+    /// SecAgg+ threshold (a strict majority of the neighbours in the largest subgroup
+    /// the task can form: `din_core::secagg::graph::majority_threshold`).
     pub threshold: Option<u16>,
     /// Seed of the data split, the model and the fault choices (0).
     pub seed: u64,
@@ -90,7 +92,7 @@ pub struct TaskOptions {
 impl Default for TaskOptions {
     fn default() -> Self {
         Self {
-            data_dir: PathBuf::from("../shared/data"),
+            data_dir: None,
             participants: 30,
             subgroup_size: 10,
             evaluators_per_subgroup: 3,
@@ -267,7 +269,10 @@ impl TaskPlan {
             return Err(bad("more faulty participants than participants".into()));
         }
         let arch: Architecture = opts.model.parse()?;
-        let all = din_fl::data::mnist::load_test_split(opts.data_dir.join("mnist"))?;
+        let all = match &opts.data_dir {
+            Some(dir) => din_fl::data::mnist::load_test_split(dir.join("mnist"))?,
+            None => din_fl::data::mnist::embedded_test_split()?,
+        };
         let (train_set, test_set) = all.split(0.2, opts.seed)?;
         let parts = partition(
             &train_set.labels,
@@ -308,7 +313,12 @@ impl TaskPlan {
     pub fn owner_config(&self, token: Address, stage_period: u32) -> OwnerConfig {
         let o = &self.opts;
         let neighbours = o.neighbours.unwrap_or(o.subgroup_size - 1);
-        let threshold = o.threshold.unwrap_or(neighbours / 2 + 1);
+        let threshold = o.threshold.unwrap_or_else(|| {
+            din_core::secagg::graph::majority_threshold(
+                u32::from(o.subgroup_size),
+                u32::from(neighbours),
+            ) as u16
+        });
         OwnerConfig {
             params: TaskParams {
                 token,

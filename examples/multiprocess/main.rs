@@ -11,7 +11,7 @@
 //! bash examples/multiprocess/run.sh            # builds, then runs this with --json
 //! cargo run --release --example multiprocess -- [--json] [--participants 8]
 //!     [--subgroup-size 4] [--evaluators-per-subgroup 3] [--rounds 2]
-//!     [--stage-period 10] [--local-epochs 2] [--data ../shared/data] [--keep DIR]
+//!     [--stage-period 10] [--local-epochs 2] [--data DIR] [--keep DIR]
 //! ```
 //!
 //! Each role process logs to `DIR/logs/<role>.log` and keeps its state in
@@ -80,7 +80,7 @@ fn parse(args: &mut dyn Iterator<Item = String>) -> Res<(Args, Vec<(String, Stri
             "--rounds" => o.rounds = value.parse()?,
             "--local-epochs" => o.local_epochs = value.parse()?,
             "--seed" => o.seed = value.parse()?,
-            "--data" => o.data_dir = value.into(),
+            "--data" => o.data_dir = Some(value.into()),
             "--stage-period" => a.stage_period = value.parse()?,
             "--keep" => a.keep = Some(value.into()),
             _ => rest.push((flag, value)),
@@ -320,6 +320,9 @@ fn orchestrate(a: &Args) -> Res<()> {
     let common = |role: &str, i: usize, dir: &Path| -> Vec<String> {
         let mut v: Vec<String> = vec!["role".into(), role.into(), i.to_string()];
         let o = &a.opts;
+        if let Some(data) = &o.data_dir {
+            v.extend(["--data".into(), data.display().to_string()]);
+        }
         for (f, x) in [
             ("--participants", o.participants.to_string()),
             ("--subgroup-size", o.subgroup_size.to_string()),
@@ -330,7 +333,6 @@ fn orchestrate(a: &Args) -> Res<()> {
             ("--rounds", o.rounds.to_string()),
             ("--local-epochs", o.local_epochs.to_string()),
             ("--seed", o.seed.to_string()),
-            ("--data", o.data_dir.display().to_string()),
             ("--stage-period", a.stage_period.to_string()),
             ("--rpc", anvil.url()),
             ("--ipfs", ipfs.api().to_string()),

@@ -1,10 +1,11 @@
 # %% [markdown]
 # # din quickstart: federated MNIST with secure aggregation, from numpy
 #
-# Ten participants each hold a slice of MNIST (`../shared/data`, the 10,000-image
-# split). Every round each trains the global model locally with din's Rust trainer,
-# the ten updates are combined by the SecAgg+ protocol (masked, two participants
-# drop out after sharing keys, the mean is recovered exactly), and the global model
+# Ten participants each hold a slice of MNIST (the 10,000-image split that ships inside
+# the package: `din.load_mnist()`). Every round each trains the global model locally
+# with din's Rust trainer, the ten updates are combined by the SecAgg+ protocol
+# (masked, two participants drop out after sharing keys, the mean is recovered
+# exactly), and the global model
 # moves to that mean. Finally the participants' contributions are scored with
 # BlockFlow's median scoring.
 #
@@ -12,39 +13,11 @@
 # `pip install ./bindings-python`.
 
 # %%
-import gzip
-import os
-from pathlib import Path
-
 import numpy as np
 
 import din
 
-
-
-def find_data() -> Path:
-    """`$DIN_DATA`, else the `shared/data` folder beside the repository (searched upward)."""
-    if os.environ.get("DIN_DATA"):
-        return Path(os.environ["DIN_DATA"])
-    here = [Path(__file__).resolve().parent] if "__file__" in globals() else []
-    for base in [b for start in [Path.cwd(), *here] for b in (start, *start.parents)]:
-        if (base.parent / "shared" / "data" / "mnist").exists():
-            return base.parent / "shared" / "data"
-    raise FileNotFoundError("no shared/data folder found; set DIN_DATA")
-
-
-DATA = find_data()
-
-
-def load_mnist(folder):
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
-    return (x / 255.0).astype(np.float32), y.astype(np.int64)
-
-
-x, y = load_mnist(DATA / "mnist")
+x, y = din.load_mnist()
 rng = np.random.default_rng(0)
 order = rng.permutation(len(y))
 train, test = order[:8000], order[8000:]

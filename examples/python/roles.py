@@ -12,7 +12,6 @@ directory; here they share one process to show the whole task.
 """
 
 import argparse
-import gzip
 import hashlib
 import os
 import subprocess
@@ -27,21 +26,6 @@ import din
 
 ROOT = Path(__file__).resolve().parents[2]
 DIN = 10**18
-
-
-def find_data() -> Path:
-    for base in [Path(os.environ.get("DIN_DATA", "")), ROOT.parent / "shared" / "data"]:
-        if (base / "mnist").exists():
-            return base
-    raise SystemExit("MNIST not found: set DIN_DATA to the folder holding mnist/")
-
-
-def load_mnist(folder: Path):
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return x.astype(np.float32) / 255.0, y.astype(np.int64)
 
 
 def start_anvil():
@@ -81,7 +65,7 @@ def main() -> None:
         anvil, a.rpc = start_anvil()
     work = Path(tempfile.mkdtemp(prefix="din-roles-"))
     try:
-        x, y = load_mnist(find_data() / "mnist")
+        x, y = din.load_mnist()
         # 800 training samples per Participant (an update's weight, its sample count,
         # is at most 1000 with the default fixed-point encoding), 2,000 test samples.
         n_train = 800 * min(a.participants, 10)

@@ -63,6 +63,7 @@ from din._din import (
     decode_json,
     encode_json,
     fedavg,
+    load_mnist,
     median_scores,
     run_task_json,
     secagg_unmask,
@@ -96,6 +97,7 @@ __all__ = [
     "drive",
     "encode",
     "fedavg",
+    "load_mnist",
     "median_scores",
     "run_task",
     "secagg_unmask",
@@ -144,7 +146,8 @@ def run_task(
     Participants vanish after masking, ``lying_evaluators`` lie about aggregates or
     scores, ``garbage_updates`` Participants upload noise or inverted-label models.
 
-    ``data_dir`` holds ``mnist/`` (default: ``$DIN_DATA`` or ``../shared/data``).
+    ``data_dir`` holds ``mnist/`` with MNIST's ``t10k`` files (default: ``$DIN_DATA`` if
+    set, else the copy of MNIST's 10k split compiled into the package).
     ``progress`` is called with a dict (``round``, ``rounds``, ``trained_steps``,
     ``total_steps``, ``last``) after every action. Runs with the GIL released.
 
@@ -155,7 +158,7 @@ def run_task(
     ``gas_by_role``, ``participant_outcomes``, ``evaluator_outcomes``,
     ``verified_rounds`` and ``wall_seconds``.
     """
-    directory = data_dir if data_dir is not None else _os.environ.get("DIN_DATA", "../shared/data")
+    directory = data_dir if data_dir is not None else _os.environ.get("DIN_DATA")
     summary: _Dict[str, _Any] = _json.loads(
         run_task_json(
             data_dir=directory,

@@ -32,6 +32,7 @@ __all__ = [
     "decode_json",
     "encode_json",
     "fedavg",
+    "load_mnist",
     "median_scores",
     "run_task_json",
     "secagg_unmask",
@@ -52,6 +53,10 @@ class ProtocolError(DinError): ...
 
 _Updates = Union[npt.NDArray[np.float32], Sequence[npt.NDArray[np.float32]]]
 _Weights = Union[npt.NDArray[np.float64], Sequence[float]]
+
+def load_mnist() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """MNIST's 10,000-image test split compiled into the package: ``(x, y)``, ``x``
+    float32 of shape (10000, 784) in [0, 1], ``y`` int64 labels."""
 
 def cid(data: bytes) -> str:
     """The CIDv1 of ``data`` as ``ipfs add --cid-version=1`` computes it."""
@@ -165,7 +170,7 @@ def secagg_unmask(
 
 def run_task_json(
     *,
-    data_dir: str,
+    data_dir: Optional[str] = None,
     participants: int,
     subgroup_size: int,
     evaluators_per_subgroup: int,

@@ -2,7 +2,7 @@
 //!
 //! A [`Dataset`] is a dense `f32` feature matrix (row-major) with class labels. Loaders
 //! read MNIST's idx files ([`mnist`]) and the UCI Adult CSV ([`adult`]) from
-//! `../shared/data/...` or any path; malformed or truncated files are typed errors.
+//! the repository's `data/` folder or any path; malformed or truncated files are typed errors.
 //! Partitioners ([`partition`]) split a training set among Participants: IID,
 //! Dirichlet(α) label skew and quantity skew, all seeded.
 
