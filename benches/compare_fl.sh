@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the FedAvg and MLP-epoch peers (../shared/peers/bench_fedavg.py, bench_torch_mlp.py)
+# Runs the FedAvg and MLP-epoch peers (benches/peers/fedavg.py, torch_mlp.py)
 # and din's examples/fl_bench.rs back to back, then prints the side-by-side table of
 # benches/README.md. Usage: benches/compare_fl.sh [OUT_DIR]  (pip installs flwr, numpy, torch)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-peers="$root/../shared/peers"
+peers="$root/benches/peers"
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 venv=${PEERS_VENV:-$out/venv}
@@ -14,8 +14,8 @@ fi
 "$venv/bin/python" -c "import flwr, numpy, torch" 2>/dev/null || "$venv/bin/pip" install -q flwr numpy torch
 cd "$root"
 cargo build --release --example fl_bench
-(cd "$out" && "$venv/bin/python" "$peers/bench_fedavg.py" --reps 7 --json "$out/fedavg.json" | tee "$out/fedavg.log")
-(cd "$out" && "$venv/bin/python" "$peers/bench_torch_mlp.py" --epochs 3 --json "$out/torch.json" | tee "$out/torch.log")
+(cd "$out" && "$venv/bin/python" "$peers/fedavg.py" --reps 7 --json "$out/fedavg.json" | tee "$out/fedavg.log")
+(cd "$out" && "$venv/bin/python" "$peers/torch_mlp.py" --epochs 3 --json "$out/torch.json" | tee "$out/torch.log")
 ./target/release/examples/fl_bench --json --reps 7 --epochs 3 | tee "$out/din.jsonl"
 python3 - "$out" <<'PY'
 import json, sys

@@ -5,12 +5,12 @@
 //! ```
 //!
 //! - `{"bench":"fedavg","n":N,"d":1000000,"layout":L,"median_ms":…}` for n in {10, 100}:
-//!   weighted FedAvg of n float32 vectors (as `../shared/peers/bench_fedavg.py`), both
+//!   weighted FedAvg of n float32 vectors (as `benches/peers/fedavg.py`), both
 //!   cores, the rows of one `(n, D)` matrix (`"matrix"`, numpy's stack) or separately
 //!   allocated vectors (`"vectors"`, client updates as they arrive);
 //! - `{"bench":"train_epoch_mlp","median_s":…}`: one epoch of MLP 784-128-10 over 60,000
 //!   random samples, batch 64, SGD lr 0.01, cross-entropy, on one thread (as
-//!   `../shared/peers/bench_torch_mlp.py`). The example re-runs itself with
+//!   `benches/peers/torch_mlp.py`). The example re-runs itself with
 //!   `RAYON_NUM_THREADS=1 MATMUL_NUM_THREADS=1` for this part.
 
 use std::error::Error;

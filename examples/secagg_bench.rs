@@ -1,4 +1,4 @@
-//! Secure-aggregation benchmark on the workloads of `../shared/peers/bench_flwr_secagg.py`
+//! Secure-aggregation benchmark on the workloads of `benches/peers/flwr_secagg.py`
 //! (Flower's SecAgg+), printing one JSON object per line:
 //!
 //! ```text

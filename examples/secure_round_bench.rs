@@ -1,5 +1,5 @@
 //! One secure aggregation round with the chain included, timed end to end: the
-//! workload of Flower's `flwr_secaggplus_e2e.py` (../shared/peers) on din.
+//! workload of `benches/peers/flwr_secaggplus_e2e.py` (Flower's SecAgg+) on din.
 //!
 //! n participants in one subgroup, D parameters, k neighbours, a fraction dropping out
 //! after sharing keys (as Flower's clients that raise in `fit`); 3 Evaluators. Every

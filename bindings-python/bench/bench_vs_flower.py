@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """din from Python against Flower's own functions from Python, same process, same data.
 
-Workloads as ../shared/peers/bench_flwr_secagg.py and bench_fedavg.py:
+Workloads as benches/peers/flwr_secagg.py and benches/peers/fedavg.py:
   - client masking, D in {1e5, 1e6}, k in {10, 50} (n = k+1 fully connected clients):
     Flower's real `_collect_masked_vectors` (secaggplus_mod) vs `din.SecAggClient.mask`
     (both: quantize, self mask, k pairwise masks, serialize);
   - FedAvg of n = 100 float32 vectors of D = 1e6: `din.fedavg` vs numpy+BLAS
     (`w @ stack`, sgemv) and Flower's `aggregate`.
 
-Needs flwr and numpy next to din (the peers venv: ../shared/peers/run.sh makes one).
+Needs flwr and numpy next to din (the peers venv: benches/peers/run.sh makes one).
 Usage: python bench_vs_flower.py [--reps 5] [--quick] [--json out.json]
 """
 
@@ -23,9 +23,10 @@ import numpy as np
 
 import din
 
-PEERS = Path(__file__).resolve().parents[3] / "shared" / "peers"
+PEERS = Path(__file__).resolve().parents[2] / "benches" / "peers"
 sys.path.insert(0, str(PEERS))
-import bench_flwr_secagg as flower  # noqa: E402  (Flower's functions, driven as the peers do)
+import flwr_secagg as flower  # noqa: E402  (Flower's functions, driven as the peers do)
+from fedavg import release_free_memory  # noqa: E402
 from flwr.common import ndarrays_to_parameters  # noqa: E402
 from flwr.server.strategy.aggregate import aggregate  # noqa: E402
 
@@ -43,15 +44,15 @@ def timeit(fn, reps, setup=None):
 
 def masking(D, k, reps, rows):
     n = k + 1
-    threshold = max(2, round(0.5 * n))
+    threshold = flower.threshold_for(n)
     rng = np.random.default_rng(0)
     update = rng.standard_normal(D, dtype=np.float32) * 0.1
     weight = 100
 
-    nids, states, fwd = flower.build_states(n, threshold)
-    c = nids[0]
+    cohort = flower.FlowerCohort(n, threshold)
+    c = cohort.nids[0]
     params = ndarrays_to_parameters([update])
-    t_flwr = timeit(lambda: flower.client_collect(states[c], fwd[c], weight, params), reps)
+    t_flwr = timeit(lambda: cohort.mask(c, weight, params), reps)
 
     p = din.SecAggParams(n, k, threshold, D, graph_seed=b"\x01" * 32)
 
@@ -81,7 +82,8 @@ def fedavg(reps, rows, n=100, D=1_000_000):
     time.sleep(1)
     t_din = timeit(lambda: din.fedavg(stack, weights), reps)
     t_blas = timeit(lambda: w @ stack, reps)
-    t_flwr = timeit(lambda: aggregate(results), max(1, reps // 2))
+    # from a trimmed heap each call, as benches/peers/fedavg.py times it (see there)
+    t_flwr = timeit(lambda _: aggregate(results), max(1, reps // 2), setup=release_free_memory)
     rows.append({"bench": "fedavg", "n": n, "D": D, "numpy_blas_s": t_blas, "flower_s": t_flwr,
                  "din_s": t_din, "vs_blas": t_blas / t_din, "vs_flower": t_flwr / t_din})
 
