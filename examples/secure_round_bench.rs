@@ -19,9 +19,10 @@ use std::time::Instant;
 
 use din::round::evaluator::aggregate;
 use din::round::fetch;
-use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
+use din::round::onchain::{accepted_aggregate, messages, subgroups};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
+use din::round::published::survivors;
 use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
@@ -189,7 +190,7 @@ fn round<S: Store>(
     }
     mark("masked_input", &mut stages);
     chain.advance_time(3 * P)?;
-    let alive = survivors(&din, task, 1, view)?;
+    let alive = survivors(store, &view.params, &messages(&din, task, 1, view)?)?;
     for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
         if i < n_drop {
             continue;

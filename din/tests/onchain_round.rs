@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 
 use din::round::evaluator::aggregate;
 use din::round::fetch;
-use din::round::onchain::{accepted_aggregate, messages, subgroups, survivors};
+use din::round::onchain::{accepted_aggregate, messages, subgroups};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
+use din::round::published::survivors;
 use din::round::scoring;
 use din::round::verify::verify_round;
 use din_chain::alloy::primitives::B256;
@@ -43,19 +44,26 @@ fn update(i: usize) -> Vec<f32> {
         .collect()
 }
 
-#[test]
-fn a_secure_round_through_the_contracts() {
-    let chain = EmbeddedChain::new();
-    let owner = chain.add_account(account(0));
-    let parts: Vec<Address> = (1..=10).map(|i| chain.add_account(account(i))).collect();
-    let evals: Vec<Address> = (100..106).map(|i| chain.add_account(account(i))).collect();
-    let (deployment, _) = deploy(&chain, owner, &DeployConfig::dev(account(999))).unwrap();
-    let din = Din::new(&chain, deployment);
-    fund_and_stake(&din, owner, &evals).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::open(dir.path()).unwrap();
+/// A task in training with its round-1 seed drawn: `n` Participants in subgroups of
+/// `size` (`size - 1` neighbours, threshold 3), 3 Evaluators per subgroup, staked.
+struct Started {
+    deployment: din_chain::Deployment,
+    owner: Address,
+    parts: Vec<Address>,
+    evals: Vec<Address>,
+    task: u64,
+    manifest: din_core::ParamManifest,
+}
 
-    // The task: 10 participants in 2 subgroups of 5, 3 evaluators each.
+fn start(chain: &EmbeddedChain, store: &FsStore, n: u64, size: u16, n_evals: u64) -> Started {
+    let owner = chain.add_account(account(0));
+    let parts: Vec<Address> = (1..=n).map(|i| chain.add_account(account(i))).collect();
+    let evals: Vec<Address> = (100..100 + n_evals)
+        .map(|i| chain.add_account(account(i)))
+        .collect();
+    let (deployment, _) = deploy(chain, owner, &DeployConfig::dev(account(999))).unwrap();
+    let din = Din::new(chain, deployment);
+    fund_and_stake(&din, owner, &evals).unwrap();
     let manifest = din_core::ParamManifest::new(
         din_core::DType::F32,
         vec![din_core::ParamSpec {
@@ -77,9 +85,9 @@ fn a_secure_round_through_the_contracts() {
         deposit: 1_000_000,
         evaluatorFeeBps: 1_000,
         rounds: 1,
-        subgroupSize: 5,
+        subgroupSize: size,
         evaluatorsPerSubgroup: 3,
-        neighbours: 4,
+        neighbours: size - 1,
         threshold: 3,
         stagePeriod: P as u32,
         registrationEnd: chain.block().unwrap().timestamp + P,
@@ -95,6 +103,31 @@ fn a_secure_round_through_the_contracts() {
     din.start_training(owner, task).unwrap();
     chain.mine(1).unwrap();
     din.draw_seed(owner, task).unwrap();
+    Started {
+        deployment,
+        owner,
+        parts,
+        evals,
+        task,
+        manifest,
+    }
+}
+
+#[test]
+fn a_secure_round_through_the_contracts() {
+    let chain = EmbeddedChain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    // The task: 10 participants in 2 subgroups of 5, 3 evaluators each.
+    let Started {
+        deployment,
+        owner,
+        parts,
+        evals,
+        task,
+        manifest,
+    } = start(&chain, &store, 10, 5, 6);
+    let din = Din::new(&chain, deployment);
     let views = subgroups(&din, task, 1, D, &FixedPoint::default()).unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views.iter().map(|v| v.members.len()).sum::<usize>(), 10);
@@ -134,7 +167,7 @@ fn a_secure_round_through_the_contracts() {
     }
     chain.advance_time(3 * P).unwrap();
     for v in &views {
-        let alive = survivors(&din, task, 1, v).unwrap();
+        let alive = survivors(&store, &v.params, &messages(&din, task, 1, v).unwrap()).unwrap();
         for m in &v.members {
             if *m == dropped {
                 continue;
@@ -355,5 +388,132 @@ fn a_secure_round_through_the_contracts() {
             .iter()
             .all(|p| !din.claimable(task, *p).unwrap().is_zero()),
         "every contribution scored above zero"
+    );
+}
+
+/// Review hole 2: a Participant records another member's message CIDs as its own at
+/// every stage (taking a second seat, or making every honest `share_keys`/`unmask`
+/// fail on a "second message" from the victim). Each replay claims a sender other than
+/// the account that recorded it, so everyone sets it aside as the replayer's: the round
+/// completes for the honest members, bit-identical across Evaluators, and names the
+/// replayer.
+#[test]
+fn a_replayed_cid_costs_only_the_replayer() {
+    let chain = EmbeddedChain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    let s = start(&chain, &store, 5, 5, 3);
+    let din = Din::new(&chain, s.deployment);
+    let task = s.task;
+    let view = subgroups(&din, task, 1, D, &FixedPoint::default())
+        .unwrap()
+        .remove(0);
+    let (victim, replayer) = (view.members[0], view.members[4]);
+    let mut clients: BTreeMap<Address, ParticipantRound<'_, FsStore>> = BTreeMap::new();
+    let mut published = BTreeMap::new();
+    for (i, &m) in view.members.iter().enumerate() {
+        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
+        published.insert(m, *c.advert());
+        clients.insert(m, c);
+    }
+    // Stage 0: the replayer records the victim's advertisement as its own.
+    for &m in &view.members {
+        let cid = if m == replayer {
+            published[&victim]
+        } else {
+            published[&m]
+        };
+        din.submit_message(m, task, 1, 0, &cid).unwrap();
+    }
+    // Stage 1 and 2: honest members act on the bound messages; the replayer again
+    // records the victim's CIDs.
+    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
+    let mut shares = BTreeMap::new();
+    for &m in &view.members[..4] {
+        shares.insert(
+            m,
+            clients.get_mut(&m).unwrap().share_keys(&adverts).unwrap(),
+        );
+    }
+    for &m in &view.members {
+        let cid = if m == replayer {
+            shares[&victim]
+        } else {
+            shares[&m]
+        };
+        din.submit_message(m, task, 1, 1, &cid).unwrap();
+    }
+    let share_msgs = messages(&din, task, 1, &view).unwrap().shares;
+    let mut honest = Vec::new();
+    let mut masked = BTreeMap::new();
+    for (i, &m) in view.members[..4].iter().enumerate() {
+        let (u, w) = (update(i), 10 + i as u64);
+        masked.insert(
+            m,
+            clients
+                .get_mut(&m)
+                .unwrap()
+                .mask(&u, w, &share_msgs)
+                .unwrap(),
+        );
+        honest.push((u, w));
+    }
+    for &m in &view.members {
+        let cid = if m == replayer {
+            masked[&victim]
+        } else {
+            masked[&m]
+        };
+        din.submit_update(m, task, 1, &cid).unwrap();
+    }
+    chain.advance_time(3 * P).unwrap();
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let alive = survivors(&store, &view.params, &msgs).unwrap();
+    assert_eq!(alive, vec![0, 1, 2, 3], "the replayer is no survivor");
+    for &m in &view.members[..4] {
+        let cid = clients.get_mut(&m).unwrap().unmask(&alive).unwrap();
+        din.submit_message(m, task, 1, 3, &cid).unwrap();
+    }
+    chain.advance_time(P).unwrap();
+
+    // Three Evaluators, messages in different orders: one aggregate, the honest sum.
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let mut cids = Vec::new();
+    for e in 0..3 {
+        let mut m = msgs.clone();
+        if e == 1 {
+            m.adverts.reverse();
+            m.masked.rotate_left(2);
+        }
+        let (agg, cid) = aggregate(&store, &view.params, &m).unwrap();
+        assert_eq!(agg.sum.survivors, vec![0, 1, 2, 3]);
+        assert!(
+            agg.sum
+                .excluded
+                .iter()
+                .all(|x| x.sender == 4 && x.reason == din_core::secagg::ExclusionReason::Misbound),
+            "{:?}",
+            agg.sum.excluded
+        );
+        assert_eq!(
+            agg.sum.excluded.len(),
+            3,
+            "advert, shares and masked input of the replayer"
+        );
+        let (mean, weight) = agg.sum.mean(&view.params.fixed_point).unwrap();
+        assert_eq!(weight, honest.iter().map(|(_, w)| w).sum::<u64>());
+        for (j, got) in mean.iter().enumerate() {
+            let want = honest
+                .iter()
+                .map(|(u, w)| f64::from(u[j]) * *w as f64)
+                .sum::<f64>()
+                / weight as f64;
+            assert!((f64::from(*got) - want).abs() < 1e-3);
+        }
+        cids.push(cid);
+    }
+    assert!(
+        cids.windows(2).all(|w| w[0] == w[1]),
+        "honest Evaluators agree"
     );
 }

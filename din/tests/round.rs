@@ -6,6 +6,7 @@
 use din::round::evaluator::{RoundMessages, aggregate};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
+use din::round::published::Published;
 use din::round::verify::verify_subgroup;
 use din::store::{IpfsStore, JsIpfs};
 use din_core::content::cid_of;
@@ -37,6 +38,11 @@ fn update(subgroup: u32, i: u32) -> Vec<f32> {
         .collect()
 }
 
+/// A CID as recorded by client `sender`'s account.
+fn by(sender: u32, cid: din_core::Cid) -> Published {
+    Published { sender, cid }
+}
+
 /// Runs one subgroup's round; returns its messages, the survivors' (update, weight).
 fn subgroup_round<S: Store>(
     store: &S,
@@ -47,12 +53,12 @@ fn subgroup_round<S: Store>(
         .map(|i| ParticipantRound::start(store, p.clone(), i).unwrap())
         .collect();
     let mut m = RoundMessages {
-        adverts: clients.iter().map(|c| *c.advert()).collect(),
+        adverts: clients.iter().map(|c| by(c.index(), *c.advert())).collect(),
         ..RoundMessages::default()
     };
     m.shares = clients
         .iter_mut()
-        .map(|c| c.share_keys(&m.adverts).unwrap())
+        .map(|c| by(c.index(), c.share_keys(&m.adverts).unwrap()))
         .collect();
     let mut kept = Vec::new();
     for c in &mut clients {
@@ -62,13 +68,13 @@ fn subgroup_round<S: Store>(
         }
         let u = update(p.subgroup.0, i);
         let w = 10 + u64::from(i);
-        m.masked.push(c.mask(&u, w, &m.shares).unwrap());
+        m.masked.push(by(i, c.mask(&u, w, &m.shares).unwrap()));
         kept.push((u, w));
     }
     let survivors: Vec<u32> = (0..p.clients).filter(|i| !dropped.contains(i)).collect();
     m.reveals = survivors
         .iter()
-        .map(|&i| clients[i as usize].unmask(&survivors).unwrap())
+        .map(|&i| by(i, clients[i as usize].unmask(&survivors).unwrap()))
         .collect();
     (m, kept)
 }
@@ -157,20 +163,20 @@ fn combining_nothing_or_mismatched_aggregates_is_an_error() {
             .map(|i| ParticipantRound::start(&store, q.clone(), i).unwrap())
             .collect();
         let mut m2 = RoundMessages {
-            adverts: clients.iter().map(|c| *c.advert()).collect(),
+            adverts: clients.iter().map(|c| by(c.index(), *c.advert())).collect(),
             ..Default::default()
         };
         m2.shares = clients
             .iter_mut()
-            .map(|c| c.share_keys(&m2.adverts).unwrap())
+            .map(|c| by(c.index(), c.share_keys(&m2.adverts).unwrap()))
             .collect();
         m2.masked = clients
             .iter_mut()
-            .map(|c| c.mask(&[0.5; 10], 1, &m2.shares).unwrap())
+            .map(|c| by(c.index(), c.mask(&[0.5; 10], 1, &m2.shares).unwrap()))
             .collect();
         m2.reveals = clients
             .iter_mut()
-            .map(|c| c.unmask(&[0, 1, 2, 3, 4]).unwrap())
+            .map(|c| by(c.index(), c.unmask(&[0, 1, 2, 3, 4]).unwrap()))
             .collect();
         (m2, ())
     };

@@ -10,7 +10,7 @@
 use super::fixed_point::Width;
 use super::messages::{AdvertiseKeys, MaskedInput, ShareKeys, UnmaskShares};
 use super::params::SecAggParams;
-use super::unmask::{SubgroupSum, unmask};
+use super::unmask::{SubgroupSum, unmask_excluding};
 use super::view::Exclusion;
 use crate::encoding::{Canonical, MAX_ITEMS, Message, Reader, Writer};
 use crate::types::{Round, SubgroupId, TaskId};
@@ -36,7 +36,7 @@ impl SubgroupAggregate {
     /// The aggregate of `params`'s subgroup from its round's messages.
     ///
     /// # Errors
-    /// As [`unmask`](fn@unmask).
+    /// As [`unmask`](fn@super::unmask).
     pub fn compute(
         params: &SecAggParams,
         adverts: &[AdvertiseKeys],
@@ -44,11 +44,27 @@ impl SubgroupAggregate {
         masked: &[MaskedInput],
         reveals: &[UnmaskShares],
     ) -> Result<Self> {
+        Self::compute_excluding(params, adverts, shares, masked, reveals, &[])
+    }
+
+    /// [`SubgroupAggregate::compute`] for messages the transport already sifted, naming
+    /// the senders it set aside ([`unmask_excluding`]).
+    ///
+    /// # Errors
+    /// As [`unmask`](fn@super::unmask).
+    pub fn compute_excluding(
+        params: &SecAggParams,
+        adverts: &[AdvertiseKeys],
+        shares: &[ShareKeys],
+        masked: &[MaskedInput],
+        reveals: &[UnmaskShares],
+        excluded: &[Exclusion],
+    ) -> Result<Self> {
         Ok(Self {
             task: params.task,
             round: params.round,
             subgroup: params.subgroup,
-            sum: unmask(params, adverts, shares, masked, reveals)?,
+            sum: unmask_excluding(params, adverts, shares, masked, reveals, excluded)?,
         })
     }
 }
@@ -58,7 +74,7 @@ impl SubgroupAggregate {
 ///
 /// # Errors
 /// Decoding errors for malformed `claimed`; [`Error::InvalidValue`] when it differs from
-/// the recomputation; errors of [`unmask`](fn@unmask).
+/// the recomputation; errors of [`unmask`](fn@super::unmask).
 pub fn verify_aggregate(
     params: &SecAggParams,
     adverts: &[AdvertiseKeys],

@@ -299,3 +299,29 @@ mod share_hex {
         Ok(out)
     }
 }
+
+/// A message of one stage of a round: its stage, and the header that binds it.
+pub trait StageMessage: Message {
+    /// The stage its messages are published at.
+    const STAGE: Stage;
+    /// The header binding it to a task, round, subgroup, sender and stage.
+    fn header(&self) -> &Header;
+}
+
+macro_rules! stage_message {
+    ($($ty:ty => $stage:expr),* $(,)?) => {$(
+        impl StageMessage for $ty {
+            const STAGE: Stage = $stage;
+            fn header(&self) -> &Header {
+                &self.header
+            }
+        }
+    )*};
+}
+
+stage_message!(
+    AdvertiseKeys => Stage::AdvertiseKeys,
+    ShareKeys => Stage::ShareKeys,
+    MaskedInput => Stage::MaskedInput,
+    UnmaskShares => Stage::Unmask,
+);

@@ -59,7 +59,9 @@ pub use aggregate::{SubgroupAggregate, verify_aggregate};
 pub use fixed_point::{FixedPoint, Width};
 pub use keys::ClientSecret;
 pub use mask::{Participant, ParticipantStage};
-pub use messages::{AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, UnmaskShares};
+pub use messages::{
+    AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, StageMessage, UnmaskShares,
+};
 pub use params::{MAX_VECTOR_LEN, SecAggParams};
 pub use unmask::{SubgroupSum, unmask, unmask_excluding};
 pub use view::{Exclusion, ExclusionReason, survivors};

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::learning::LocalTrainer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed, stages_sent};
-use crate::round::onchain::{SubgroupView, genesis, messages, subgroups, survivors};
-use crate::round::{fetch, put, scoring};
+use crate::round::onchain::{SubgroupView, genesis, messages, subgroups};
+use crate::round::published::{fetch_bound, survivors};
+use crate::round::{put, scoring};
 use crate::{Error, Result};
 
 const RECORD: &str = "participant.json";
@@ -241,11 +242,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                     return Ok(Step::wait("the subgroup's keys", Some(t0 + p)));
                 }
             }
-            let adverts: Vec<AdvertiseKeys> = msgs
-                .adverts
-                .iter()
-                .map(|c| fetch(self.store, c))
-                .collect::<Result<_>>()?;
+            let (adverts, _) =
+                fetch_bound::<AdvertiseKeys, _>(self.store, &live.view.params, &msgs.adverts)?;
             let shares = live.client.share_keys(&adverts)?;
             live.done |= 0b10;
             if sent & 0b10 == 0 {
@@ -274,11 +272,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             let Some(live) = self.live.as_mut() else {
                 return Ok(Step::wait("a round", None));
             };
-            let shares: Vec<ShareKeys> = msgs
-                .shares
-                .iter()
-                .map(|c| fetch(self.store, c))
-                .collect::<Result<_>>()?;
+            let (shares, _) =
+                fetch_bound::<ShareKeys, _>(self.store, &live.view.params, &msgs.shares)?;
             let masked = live.client.mask(&update, weight, &shares)?;
             live.done |= 0b100;
             if sent & 0b100 == 0 {
@@ -305,7 +300,9 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         if now >= t0 + 4 * p {
             return self.skip(round, "missed the unmasking stage");
         }
-        let alive = survivors(&self.din, self.task, round, &live.view)?;
+        // The survivor set by the public rule over the bound messages: the same set the
+        // Evaluators unmask (a replayed or malformed masked input does not count).
+        let alive = survivors(self.store, &live.view.params, &msgs)?;
         let reveal = live.client.unmask(&alive)?;
         live.done |= 0b1000;
         let cid = put(self.store, &reveal)?;

@@ -10,6 +10,8 @@
 //!   update, the sample-weighted mean of the subgroup means (steps 3f and 4).
 //! - [`onchain`]: the same round as the task manager records it (subgroup members and
 //!   parameters from the seeds, message CIDs from events, the accepted aggregates).
+//! - [`published`]: those messages fetched and bound to the accounts that recorded
+//!   them, and the survivor set by the public rule.
 //! - [`scoring`]: after the last round, sealed contributions and the sealed test set.
 //! - [`verify`]: anyone recomputes a subgroup aggregate from its messages and checks the
 //!   submitted CID (paper §5.1 step 3f, "participants can verify").
@@ -18,6 +20,7 @@ pub mod evaluator;
 pub mod onchain;
 pub mod owner;
 pub mod participant;
+pub mod published;
 pub mod scoring;
 pub mod verify;
 

@@ -14,7 +14,7 @@ use din_core::assignment::{PARTICIPANT_DOMAIN, derive_seed};
 use din_core::secagg::{FixedPoint, SecAggParams};
 use din_core::{Digest32, Round, SubgroupId, TaskId};
 
-use super::evaluator::RoundMessages;
+use super::published::{Published, RoundMessages};
 use crate::{Error, Result};
 
 /// One subgroup of the current round.
@@ -135,8 +135,9 @@ pub fn subgroups<C: Chain + ?Sized>(
     Ok(views)
 }
 
-/// The message CIDs `view`'s members published in `round`, by stage, in client order.
-/// Messages from non-members are ignored (they cannot be part of the subgroup's sum).
+/// The message CIDs `view`'s members published in `round`, by stage, in client order,
+/// each with the client index of the account that recorded it. Messages from
+/// non-members are ignored (they cannot be part of the subgroup's sum).
 ///
 /// # Errors
 /// Chain errors; undecodable CIDs.
@@ -146,7 +147,7 @@ pub fn messages<C: Chain + ?Sized>(
     round: u16,
     view: &SubgroupView,
 ) -> Result<RoundMessages> {
-    let mut by_stage: [Vec<(u32, din_core::Cid)>; 4] = Default::default();
+    let mut by_stage: [Vec<Published>; 4] = Default::default();
     for ev in din.events::<DinTaskManager::Message>()? {
         if ev.taskId != task || ev.round != round {
             continue;
@@ -157,11 +158,14 @@ pub fn messages<C: Chain + ?Sized>(
         ) else {
             continue;
         };
-        slot.push((index, cid_from_bytes(&ev.cid)?));
+        slot.push(Published {
+            sender: index,
+            cid: cid_from_bytes(&ev.cid)?,
+        });
     }
     let [adverts, shares, masked, reveals] = by_stage.map(|mut v| {
-        v.sort_by_key(|(i, _)| *i);
-        v.into_iter().map(|(_, c)| c).collect::<Vec<_>>()
+        v.sort_by_key(|p| p.sender);
+        v
     });
     Ok(RoundMessages {
         adverts,
@@ -169,28 +173,6 @@ pub fn messages<C: Chain + ?Sized>(
         masked,
         reveals,
     })
-}
-
-/// The client indices of `view`'s members whose masked update is on-chain (the
-/// survivors the unmasking stage reveals for).
-///
-/// # Errors
-/// Chain errors.
-pub fn survivors<C: Chain + ?Sized>(
-    din: &Din<'_, C>,
-    task: u64,
-    round: u16,
-    view: &SubgroupView,
-) -> Result<Vec<u32>> {
-    let mut out: Vec<u32> = din
-        .events::<DinTaskManager::Message>()?
-        .into_iter()
-        .filter(|e| e.taskId == task && e.round == round && e.stage == 2)
-        .filter_map(|e| view.index_of(&e.sender))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
 }
 
 /// The CID of the aggregate accepted for `subgroup` in `round`, if the subgroup was

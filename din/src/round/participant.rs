@@ -3,13 +3,15 @@
 use din_core::secagg::{AdvertiseKeys, Participant, SecAggParams, ShareKeys};
 use din_core::{Cid, Store};
 
-use super::{fetch, put};
+use super::published::{Published, fetch_bound};
+use super::put;
 use crate::Result;
 
 /// One Participant in one subgroup round. Its secrets stay inside (din-core's
 /// [`Participant`]); what leaves is stored and named by CID.
 pub struct ParticipantRound<'s, S: Store + ?Sized> {
     store: &'s S,
+    params: SecAggParams,
     inner: Participant,
     advert: Cid,
 }
@@ -30,10 +32,11 @@ impl<'s, S: Store + ?Sized> ParticipantRound<'s, S> {
     /// # Errors
     /// Parameter and storage errors.
     pub fn start(store: &'s S, params: SecAggParams, index: u32) -> Result<Self> {
-        let (inner, advert) = Participant::new(params, index)?;
+        let (inner, advert) = Participant::new(params.clone(), index)?;
         let advert = put(store, &advert)?;
         Ok(Self {
             store,
+            params,
             inner,
             advert,
         })
@@ -49,16 +52,13 @@ impl<'s, S: Store + ?Sized> ParticipantRound<'s, S> {
         self.inner.index()
     }
 
-    /// Stage 1: fetches every client's advert and stores this client's encrypted key
-    /// shares.
+    /// Stage 1: fetches every client's advert (bound to its recorder, see
+    /// [`fetch_bound`]) and stores this client's encrypted key shares.
     ///
     /// # Errors
-    /// Storage, decoding and secure-aggregation errors.
-    pub fn share_keys(&mut self, adverts: &[Cid]) -> Result<Cid> {
-        let adverts: Vec<AdvertiseKeys> = adverts
-            .iter()
-            .map(|c| fetch(self.store, c))
-            .collect::<Result<_>>()?;
+    /// Storage and secure-aggregation errors.
+    pub fn share_keys(&mut self, adverts: &[Published]) -> Result<Cid> {
+        let (adverts, _) = fetch_bound::<AdvertiseKeys, _>(self.store, &self.params, adverts)?;
         let msg = self.inner.share_keys(&adverts)?;
         put(self.store, &msg)
     }
@@ -67,17 +67,15 @@ impl<'s, S: Store + ?Sized> ParticipantRound<'s, S> {
     /// to this client and stores the masked input.
     ///
     /// # Errors
-    /// Storage, decoding and secure-aggregation errors (e.g. non-finite values).
-    pub fn mask(&mut self, update: &[f32], weight: u64, shares: &[Cid]) -> Result<Cid> {
-        let shares: Vec<ShareKeys> = shares
-            .iter()
-            .map(|c| fetch(self.store, c))
-            .collect::<Result<_>>()?;
+    /// Storage and secure-aggregation errors (e.g. non-finite values).
+    pub fn mask(&mut self, update: &[f32], weight: u64, shares: &[Published]) -> Result<Cid> {
+        let (shares, _) = fetch_bound::<ShareKeys, _>(self.store, &self.params, shares)?;
         let msg = self.inner.mask(update, weight, &shares)?;
         put(self.store, &msg)
     }
 
-    /// Stage 3: reveals the shares that unmask the survivors' sum.
+    /// Stage 3: reveals the shares that unmask the survivors' sum; `survivors` is the
+    /// round's survivor set by the public rule ([`super::published::survivors`]).
     ///
     /// # Errors
     /// Storage and secure-aggregation errors.
