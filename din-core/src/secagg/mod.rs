@@ -17,7 +17,7 @@
 //!
 //! Parts: [`fixed_point`] (clipping, seeded rounding, the weight in the vector, word
 //! width), [`prg`] (AES-128-CTR masks), [`graph`] (the SecAgg+ neighbour graph),
-//! [`keys`] (X25519, HKDF-SHA256, secret types), [`shamir`] (blahaj), [`messages`]
+//! [`keys`] (X25519, HKDF-SHA256, secret types), [`shamir`] (constant-time GF(2^8)), [`messages`]
 //! (typed, bound, canonically encoded). [`simulate`] runs a whole round in-process.
 //!
 //! ```

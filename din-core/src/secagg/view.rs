@@ -23,7 +23,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use x25519_dalek::{PublicKey, StaticSecret};
 
 use super::messages::{
     AdvertiseKeys, ENCRYPTED_SHARE_LEN, Header, MaskedInput, ShareKeys, Stage, UnmaskShares,
@@ -192,12 +191,35 @@ fn one_per_sender<'a, M: PartialEq>(
     kept
 }
 
-/// Whether `key` is an X25519 public key of full order (the agreement of any secret with
-/// a small-order point is all zeros, so no honest client could use it).
+/// The canonical encodings of the X25519 public keys of small order: the Montgomery
+/// images of Curve25519's eight torsion points (u = 0, 1 and the two points of order
+/// 8) and u = p - 1, of order 4 on the twist. An agreement with any of them is all
+/// zeros (X25519 clamps every scalar to a multiple of 8).
+fn small_order_keys() -> &'static [[u8; 32]] {
+    static KEYS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.to_montgomery().to_bytes())
+            .collect();
+        let mut minus_one = [0xff; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        keys.push(minus_one);
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    })
+}
+
+/// Whether `key` is the canonical encoding (u < p = 2^255 - 19, as every honest
+/// X25519 public key is) of a point of full order: an agreement with a small-order
+/// point is all zeros, so no honest client could advertise one. Comparisons with a
+/// fixed list of public values, instead of an agreement per key.
 fn full_order(key: &[u8; 32]) -> bool {
-    StaticSecret::from([0x42; 32])
-        .diffie_hellman(&PublicKey::from(*key))
-        .was_contributory()
+    let high_bit = key[31] & 0x80 != 0;
+    let at_least_p = key[31] == 0x7f && key[1..31].iter().all(|&b| b == 0xff) && key[0] >= 0xed;
+    !high_bit && !at_least_p && !small_order_keys().contains(key)
 }
 
 /// `U1`: the clients whose advertisement counts.
@@ -334,4 +356,41 @@ pub fn survivors(
     Ok(survived(params, &u2, masked, &mut out)?
         .into_keys()
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use x25519_dalek::{PublicKey, StaticSecret};
+
+    /// The list is exactly the keys whose agreement is not contributory: each listed key
+    /// gives an all-zero agreement, honest keys pass, and non-canonical encodings are
+    /// refused.
+    #[test]
+    fn small_order_keys_are_the_non_contributory_ones() {
+        let keys = small_order_keys();
+        assert_eq!(keys.len(), 5, "0, 1, two points of order 8, p - 1");
+        for k in keys {
+            assert!(!full_order(k));
+            let secret = StaticSecret::from(*crate::secagg::keys::fresh_bytes());
+            assert!(
+                !secret
+                    .diffie_hellman(&PublicKey::from(*k))
+                    .was_contributory(),
+                "{k:02x?}"
+            );
+        }
+        for _ in 0..64 {
+            let honest = PublicKey::from(&StaticSecret::from(*crate::secagg::keys::fresh_bytes()));
+            assert!(full_order(honest.as_bytes()));
+        }
+        let mut p = [0xff; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!full_order(&p), "p itself, a non-canonical 0");
+        let mut high = *PublicKey::from(&StaticSecret::from([7; 32])).as_bytes();
+        high[31] |= 0x80;
+        assert!(!full_order(&high), "the ignored top bit set");
+    }
 }
