@@ -948,3 +948,87 @@ fn a_client_rebuilt_from_its_secret_finishes_the_round() {
     assert_ne!(*secret.derive_key(b"a"), *secret.derive_key(b"b"));
     assert_ne!(*secret.derive_key(b"a"), *secrets[3].derive_key(b"a"));
 }
+
+/// Writes seeds of the v2 messages (share messages with commitments, a reveal, an
+/// aggregate naming exclusions) into the fuzz corpus:
+/// `cargo test -p din-core --test secagg -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes fuzz/corpus/canonical_decode seeds"]
+fn write_fuzz_seeds() {
+    let p = params(6, 5, 3, 4);
+    let r = run_tampered(
+        &p,
+        &[],
+        &[],
+        Tamper {
+            masked: Some(Box::new(|m| {
+                m[2].words.pop();
+            })),
+            reveals: Some(Box::new(|r| r[0].self_mask_shares[0].share[7] ^= 0x40)),
+            ..Tamper::default()
+        },
+    );
+    let agg = secagg::SubgroupAggregate::compute(&p, &r.adverts, &r.shares, &r.masked, &r.reveals)
+        .unwrap();
+    assert_eq!(agg.sum.excluded.len(), 2);
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus/canonical_decode");
+    for (name, bytes) in [
+        ("seed-v2-share-keys", r.shares[0].to_canonical_bytes()),
+        ("seed-v2-unmask", r.reveals[1].to_canonical_bytes()),
+        ("seed-v2-aggregate-exclusions", agg.to_canonical_bytes()),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// Review hole 6 (forward secrecy): a thief copies a Participant's stored ratchet after
+/// round 3. It cannot derive the secrets of rounds 1 to 3 again, and no 32-byte value in
+/// what it stole rebuilds the keys the client advertised in round 3, so round 3's masked
+/// input (on IPFS for good) stays masked; the client itself still derives later rounds.
+#[test]
+fn a_state_stolen_after_a_round_cannot_rebuild_its_keys() {
+    use din_core::secagg::RoundRatchet;
+    let mut ratchet = RoundRatchet::generate();
+    let mut p = params(5, 4, 3, 8);
+    p.round = Round(3);
+    let round3 = ratchet.secret_for(3).unwrap();
+    let (_, advert) = Participant::from_secret(p.clone(), 1, &round3).unwrap();
+    // Round 3 is over: advance, and store only what is left.
+    ratchet.advance_to(4);
+    let stolen = ratchet.to_bytes();
+    let thief = RoundRatchet::from_bytes(stolen.as_ref()).unwrap();
+    for r in 1..=3 {
+        assert!(thief.secret_for(r).is_err(), "round {r}'s secret");
+    }
+    // Every 32-byte window of the stolen bytes, tried as the round's secret.
+    for w in stolen.windows(32) {
+        let guess =
+            secagg::ClientSecret::from_bytes(zeroize::Zeroizing::new(w.try_into().unwrap()));
+        let (_, theirs) = Participant::from_secret(p.clone(), 1, &guess).unwrap();
+        assert_ne!(theirs.mask_public, advert.mask_public);
+        assert_ne!(theirs.cipher_public, advert.cipher_public);
+    }
+    // The owner goes on: round 4's secret is the same whether derived before or after.
+    let fresh = RoundRatchet::from_bytes(stolen.as_ref()).unwrap();
+    let (_, a) = Participant::from_secret(
+        SecAggParams {
+            round: Round(4),
+            ..p.clone()
+        },
+        1,
+        &fresh.secret_for(4).unwrap(),
+    )
+    .unwrap();
+    let (_, b) = Participant::from_secret(
+        SecAggParams {
+            round: Round(4),
+            ..p
+        },
+        1,
+        &ratchet.secret_for(4).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(a, b);
+    assert!(RoundRatchet::from_bytes(&[0; 35]).is_err());
+}

@@ -33,6 +33,7 @@ fn check_accounting(s: &TaskSummary) {
 
 #[test]
 fn faults_are_contained_and_crashed_roles_resume() {
+    let state = tempfile::tempdir().unwrap();
     // Reads MNIST from the repository's `data/` folder (the quickstart test uses the
     // embedded copy).
     let opts = TaskOptions {
@@ -48,10 +49,38 @@ fn faults_are_contained_and_crashed_roles_resume() {
         lying_evaluators: 2,
         garbage_updates: 2,
         restart_every: 4,
+        state_dir: Some(state.path().to_path_buf()),
         ..TaskOptions::default()
     };
     let mut actions = 0usize;
     let s = run_task(&opts, |_| actions += 1).unwrap();
+    // A thief of a Participant's state directory after the task finds no plaintext
+    // update and a ratchet past the last round (forward secrecy, review hole 6). The
+    // dropped Participant vanished mid-round, as a crashed machine would: its directory
+    // keeps what it had then.
+    for p in s
+        .participant_outcomes
+        .iter()
+        .filter(|p| p.kind != "dropped")
+    {
+        let i = p.index;
+        let dir = state.path().join(format!("participant-{i}"));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with(".update")),
+            "participant {i} kept {names:?}"
+        );
+        if let Ok(bytes) = std::fs::read(dir.join("secagg-ratchet.key")) {
+            let ratchet = din_core::secagg::RoundRatchet::from_bytes(&bytes).unwrap();
+            assert!(
+                ratchet.secret_for(2).is_err(),
+                "participant {i}: round 2's secrets remain"
+            );
+        }
+    }
     assert!(actions > 100, "progress is reported ({actions} reports)");
     assert_eq!(
         s.verified_rounds,

@@ -188,3 +188,103 @@ impl ClientSecret {
         hkdf32(context, &self.0, &info)
     }
 }
+
+/// HKDF salt of the [`RoundRatchet`]'s steps.
+pub const RATCHET_INFO: &[u8] = b"din/secagg/v2/ratchet";
+
+/// A forward-secure chain of per-round client secrets (review hole 6): the chain value
+/// of round `r + 1` is `HKDF(salt = RATCHET_INFO, ikm = value of r, info = "next")`, and
+/// round `r`'s secret is `HKDF(salt = RATCHET_INFO, ikm = value of r, info = "round")`.
+/// A Participant keeps only the value of its current round and advances (erasing the
+/// old value) once a round is over, so a copy of its state taken after round `r` yields
+/// the secrets of rounds `> r` at most: the keys that masked its earlier updates, still
+/// on IPFS, cannot be derived again. Within a round the value stays, so a crashed
+/// client rebuilds the same keys. Zeroized on drop; no `Clone`, `Debug` or serde.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct RoundRatchet {
+    round: u32,
+    value: [u8; 32],
+}
+
+impl RoundRatchet {
+    /// Bytes of [`RoundRatchet::to_bytes`]: the round (u32 BE) and the chain value.
+    pub const LEN: usize = 36;
+
+    /// A fresh chain at round 0, from the OS CSPRNG.
+    pub fn generate() -> Self {
+        Self {
+            round: 0,
+            value: *fresh_bytes(),
+        }
+    }
+
+    /// The chain as stored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] unless `bytes` is [`RoundRatchet::LEN`] long.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (round, value) = bytes
+            .split_first_chunk::<4>()
+            .and_then(|(r, v)| Some((u32::from_be_bytes(*r), <[u8; 32]>::try_from(v).ok()?)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "round ratchet",
+                    format!("{} bytes, not {}", bytes.len(), Self::LEN),
+                )
+            })?;
+        Ok(Self { round, value })
+    }
+
+    /// The chain's bytes, to store it.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; Self::LEN]> {
+        let mut out = Zeroizing::new([0u8; Self::LEN]);
+        let (round, value) = out.split_at_mut(4);
+        round.copy_from_slice(&self.round.to_be_bytes());
+        value.copy_from_slice(&self.value);
+        out
+    }
+
+    /// The earliest round whose secret can still be derived.
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+
+    fn value_at(&self, round: u32) -> Zeroizing<[u8; 32]> {
+        let mut v = Zeroizing::new(self.value);
+        for _ in self.round..round {
+            let next = hkdf32(RATCHET_INFO, v.as_ref(), b"next");
+            *v = *next;
+        }
+        v
+    }
+
+    /// The secret of `round` (at or after the chain's round), from which that round's
+    /// keys are derived ([`crate::secagg::Participant::from_secret`]).
+    ///
+    /// # Errors
+    /// [`Error::SecAggParams`] for a round before the chain's: its secret was erased.
+    pub fn secret_for(&self, round: u32) -> Result<ClientSecret> {
+        if round < self.round {
+            return Err(Error::SecAggParams(format!(
+                "the secrets of round {round} were erased (this client's ratchet is at round {})",
+                self.round
+            )));
+        }
+        let v = self.value_at(round);
+        Ok(ClientSecret::from_bytes(hkdf32(
+            RATCHET_INFO,
+            v.as_ref(),
+            b"round",
+        )))
+    }
+
+    /// Moves the chain to `round`, erasing every earlier value (no-op for an earlier
+    /// round).
+    pub fn advance_to(&mut self, round: u32) {
+        if round > self.round {
+            let v = self.value_at(round);
+            self.value = *v;
+            self.round = round;
+        }
+    }
+}

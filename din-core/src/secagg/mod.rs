@@ -57,7 +57,7 @@ mod attacks;
 
 pub use aggregate::{SubgroupAggregate, verify_aggregate};
 pub use fixed_point::{FixedPoint, Width};
-pub use keys::ClientSecret;
+pub use keys::{ClientSecret, RoundRatchet};
 pub use mask::{Participant, ParticipantStage};
 pub use messages::{
     AdvertiseKeys, Header, MaskedInput, ShareKeys, Stage, StageMessage, UnmaskShares,

@@ -4,14 +4,17 @@
 //! shares that unmask the survivors' sum), then seals its last local model to its
 //! Evaluators for scoring, and finally claims its reward.
 //!
-//! Its round keys come from its stored secret ([`Participant::from_secret`]), and its
-//! trained update is stored privately in its [`StateDir`] before it is masked, so after a
-//! crash it rebuilds the round's client by replaying the messages the chain already has
-//! (without publishing them again) and carries on.
+//! Its round keys come from the current value of its stored ratchet
+//! ([`din_core::secagg::RoundRatchet`], [`Participant::from_secret`]), and its trained
+//! update is stored privately in its [`StateDir`] before it is masked, so after a crash it
+//! rebuilds the round's client by replaying the messages the chain already has (without
+//! publishing them again) and carries on. Once a round is over it advances the ratchet
+//! and deletes the round's update: a copy of its directory taken later cannot unmask the
+//! rounds before.
 
 use din_chain::alloy::primitives::{Address, Bytes};
 use din_chain::{Chain, Din};
-use din_core::secagg::{AdvertiseKeys, ClientSecret, FixedPoint, Participant, ShareKeys};
+use din_core::secagg::{AdvertiseKeys, FixedPoint, Participant, RoundRatchet, ShareKeys};
 use din_core::{ParamManifest, Store};
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +65,9 @@ pub struct ParticipantRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     me: Address,
     task: u64,
     dir: StateDir,
-    secret: ClientSecret,
+    /// Forward-secure per-round secrets: advanced (the old value erased) once a round
+    /// is over.
+    ratchet: RoundRatchet,
     trainer: Box<dyn LocalTrainer + 'a>,
     fixed_point: FixedPoint,
     fault: ParticipantFault,
@@ -95,7 +100,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             store,
             me,
             task,
-            secret: dir.secret()?,
+            ratchet: dir.ratchet()?,
             record: dir.load(RECORD)?,
             dir,
             trainer,
@@ -143,7 +148,12 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             _ if !registered => Ok(Step::Done),
             phase::TRAINING => self.training(&st),
             phase::AWAITING_TEST_SET => self.contribute(),
-            phase::SCORING => Ok(Step::wait("scores", None)),
+            phase::SCORING => {
+                // Contributed before a restart: the plaintext model may still be here.
+                let rounds = self.din.task(self.task)?.rounds;
+                self.dir.remove(&format!("round-{rounds}.update"))?;
+                Ok(Step::wait("scores", None))
+            }
             phase::SETTLED | phase::ABANDONED => {
                 let owed = self.din.claimable(self.task, self.me)?;
                 if owed.is_zero() {
@@ -168,7 +178,25 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             self.save()?;
         }
         self.live = None;
+        self.forget(round)?;
         Ok(Step::Acted(format!("gave up round {round}: {why}")))
+    }
+
+    /// Round `round` is over for this client: advance the ratchet past it (its secrets
+    /// erased from memory and from the state directory) and delete its plaintext local
+    /// update, except the last round's, which the sealed contribution still needs (it
+    /// goes once the contribution is recorded). A copy of the directory taken later
+    /// cannot unmask this round's masked input.
+    fn forget(&mut self, round: u16) -> Result<()> {
+        let next = u32::from(round) + 1;
+        if self.ratchet.round() < next {
+            self.ratchet.advance_to(next);
+            self.dir.save_ratchet(&self.ratchet)?;
+        }
+        if round < self.din.task(self.task)?.rounds {
+            self.dir.remove(&format!("round-{round}.update"))?;
+        }
+        Ok(())
     }
 
     fn training(&mut self, st: &din_chain::bindings::DinTaskManager::RoundState) -> Result<Step> {
@@ -184,6 +212,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         let sent = stages_sent(&self.din, self.task, round, self.me)?;
         if sent & 0b1000 != 0 {
             self.live = None;
+            self.forget(round)?;
             return Ok(Step::wait(format!("round {round} to be aggregated"), None));
         }
         // The round's client: rebuilt (stage 0 replayed) when this process has none.
@@ -201,8 +230,10 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                 ));
             };
             let index = view.index_of(&self.me).unwrap_or_default();
-            let (client, advert) =
-                Participant::from_secret(view.params.clone(), index, &self.secret)?;
+            let Ok(secret) = self.ratchet.secret_for(u32::from(round)) else {
+                return self.skip(round, "its secrets for this round were already erased");
+            };
+            let (client, advert) = Participant::from_secret(view.params.clone(), index, &secret)?;
             let mut live = Live {
                 round,
                 view,
@@ -310,6 +341,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             .din
             .submit_message(self.me, self.task, round, 3, &cid)?;
         self.gas.record("submit_message", &r);
+        self.live = None;
+        self.forget(round)?;
         Ok(Step::Acted(format!(
             "round {round}: revealed unmasking shares"
         )))
@@ -347,11 +380,13 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
     /// After the last round: seal the last local model to this Participant's
     /// Evaluators and record it.
     fn contribute(&mut self) -> Result<Step> {
-        if scoring::contributions(&self.din, self.task)?.contains_key(&self.me) {
-            return Ok(Step::wait("the test set and scores", None));
-        }
         let rounds = self.din.task(self.task)?.rounds;
         let name = format!("round-{rounds}.update");
+        if scoring::contributions(&self.din, self.task)?.contains_key(&self.me) {
+            // Sealed and recorded: the plaintext model is no longer needed here.
+            self.dir.remove(&name)?;
+            return Ok(Step::wait("the test set and scores", None));
+        }
         let Some(model) = self.dir.get_bytes(&name)? else {
             return Ok(Step::wait(
                 "settlement (no model from the last round)",
@@ -373,6 +408,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         let (_, r) =
             scoring::submit_contribution(&self.din, self.store, self.task, self.me, &model, &keys)?;
         self.gas.record("submit_contribution", &r);
+        self.dir.remove(&name)?;
         Ok(Step::Acted(format!(
             "sealed its model to {} evaluators",
             keys.len()

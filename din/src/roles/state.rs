@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use din_core::secagg::ClientSecret;
+use din_core::secagg::{ClientSecret, RoundRatchet};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::{Error, Result};
 
 const SECRET_FILE: &str = "secret.key";
+const RATCHET_FILE: &str = "secagg-ratchet.key";
 
 /// The directory a role keeps its state in.
 #[derive(Debug, Clone)]
@@ -66,6 +67,50 @@ impl StateDir {
                 Ok(secret)
             }
             Err(e) => Err(io("secret", &file, &e)),
+        }
+    }
+
+    /// The secure-aggregation ratchet of a Participant (forward-secure per-round
+    /// secrets): read from `secagg-ratchet.key`, or a fresh one written there (0600).
+    ///
+    /// # Errors
+    /// [`Error::State`] for an unreadable or malformed file.
+    pub fn ratchet(&self) -> Result<RoundRatchet> {
+        match self.get_bytes(RATCHET_FILE)? {
+            Some(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                RoundRatchet::from_bytes(&bytes).map_err(|e| Error::State {
+                    what: "ratchet",
+                    reason: format!("{}: {e}", self.path.join(RATCHET_FILE).display()),
+                })
+            }
+            None => {
+                let ratchet = RoundRatchet::generate();
+                self.save_ratchet(&ratchet)?;
+                Ok(ratchet)
+            }
+        }
+    }
+
+    /// Replaces the stored ratchet (atomically, 0600): the earlier value is gone from
+    /// the directory once this returns.
+    ///
+    /// # Errors
+    /// [`Error::State`] when it cannot be written.
+    pub fn save_ratchet(&self, ratchet: &RoundRatchet) -> Result<()> {
+        self.write_atomic(RATCHET_FILE, ratchet.to_bytes().as_ref(), true)
+    }
+
+    /// Deletes `name` if present.
+    ///
+    /// # Errors
+    /// [`Error::State`] when it exists but cannot be removed.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let file = self.path.join(name);
+        match fs::remove_file(&file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("file", &file, &e)),
         }
     }
 
