@@ -17,7 +17,7 @@
     clippy::panic
 )]
 
-use super::keys::{PAIRWISE_INFO, SELF_MASK_INFO, SecretKey};
+use super::keys::{SELF_MASK_INFO, SecretKey, pairwise_info};
 use super::messages::{AdvertiseKeys, ENCRYPTED_SHARE_LEN, MaskedInput, ShareKeys, UnmaskShares};
 use super::shamir::{self, SHARE_LEN, SecretShare};
 use super::{FixedPoint, Participant, SecAggParams, Width, prg, unmask};
@@ -170,7 +170,8 @@ fn unmask_one(t: &Transcript, p: &SecAggParams, s: u32, key: [u8; 32]) -> Vec<f3
     for &j in &graph[s as usize] {
         let public = t.adverts[j as usize].mask_public;
         let pairwise = prg::expand::<u32>(
-            &key.derive(&public, j, &context, PAIRWISE_INFO).unwrap(),
+            &key.derive(&public, j, &context, &pairwise_info(s, j))
+                .unwrap(),
             len,
         );
         if j > s {
@@ -217,4 +218,101 @@ fn a_malicious_participant_and_dropped_neighbours_learn_no_survivor_update() {
             );
         }
     }
+}
+
+/// A public key that X25519 cannot tell from `key`: the same point plus a torsion point
+/// (every agreement clamps its scalar to a multiple of 8, which cancels the torsion).
+fn twisted(key: &[u8; 32]) -> [u8; 32] {
+    let point = curve25519_dalek::montgomery::MontgomeryPoint(*key)
+        .to_edwards(0)
+        .unwrap();
+    (point + curve25519_dalek::constants::EIGHT_TORSION[1])
+        .to_montgomery()
+        .to_bytes()
+}
+
+/// The v2 review's attack 1: colluders 3 and 4 advertise twisted copies of honest
+/// clients 0's and 1's mask keys. With a pairwise seed that depends on the agreement
+/// alone, client 2's seeds with 3 and with 0 (and with 4 and 1) were equal, and its
+/// masks (−s20 − s21 + s23 + s24) cancelled: once its self mask was rebuilt (the
+/// colluders hold two of the three shares needed, an honest reveal gives the third),
+/// its update was in the clear. Seeds bound to the pair's indices make them unrelated.
+#[test]
+fn twisted_copies_of_honest_keys_do_not_cancel_a_survivors_masks() {
+    let p = SecAggParams {
+        clients: 5,
+        neighbours: 4,
+        threshold: 3,
+        fixed_point: FixedPoint {
+            max_clients: 5,
+            ..FixedPoint::default()
+        },
+        ..params()
+    };
+    let (mut clients, honest_adverts): (Vec<Participant>, Vec<AdvertiseKeys>) = (0..5)
+        .map(|i| Participant::new(p.clone(), i).unwrap())
+        .unzip();
+    let mut adverts = honest_adverts.clone();
+    adverts[3].mask_public = twisted(&honest_adverts[0].mask_public);
+    adverts[4].mask_public = twisted(&honest_adverts[1].mask_public);
+    assert_ne!(adverts[3].mask_public, adverts[0].mask_public);
+    // The colluders share keys as themselves; the honest clients see the twisted keys.
+    let shares: Vec<ShareKeys> = clients
+        .iter_mut()
+        .map(|c| {
+            let seen = if c.index() >= 3 {
+                &honest_adverts
+            } else {
+                &adverts
+            };
+            c.share_keys(seen).unwrap()
+        })
+        .collect();
+    // The colluders' own shares of client 2's self-mask seed.
+    let mut seed_shares: Vec<SecretShare> = clients[3..]
+        .iter()
+        .map(|c| {
+            let held = c.open_share(2, &shares[2]).unwrap();
+            SecretShare::from_bytes(held.self_mask.to_bytes())
+        })
+        .collect();
+    // Honest clients mask; the colluders vanish; client 0 reveals for the survivors.
+    let masked: Vec<MaskedInput> = clients[..3]
+        .iter_mut()
+        .map(|c| {
+            let i = c.index();
+            c.mask(&update(i), 10, &shares).unwrap()
+        })
+        .collect();
+    let reveal = clients[0].unmask(&[0, 1, 2]).unwrap();
+    let share = reveal
+        .self_mask_shares
+        .iter()
+        .find(|s| s.owner == 2)
+        .unwrap();
+    seed_shares.push(SecretShare::from_bytes(share.share));
+    let seed = shamir::combine(&seed_shares, 3).unwrap();
+    let mut self_seed = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&p.context()), seed.as_ref())
+        .expand(SELF_MASK_INFO, &mut self_seed)
+        .unwrap();
+    let mask = prg::expand::<u32>(&self_seed, D as usize + 1);
+    let words: Vec<u32> = masked[2]
+        .words
+        .chunks_exact(4)
+        .zip(mask)
+        .map(|(c, m)| u32::from_le_bytes(c.try_into().unwrap()).wrapping_sub(m))
+        .collect();
+    let (stolen, weight) = p.fixed_point.decode_mean(&words).unwrap_or_default();
+    let real = update(2);
+    let exact = weight == 10
+        && stolen
+            .iter()
+            .zip(&real)
+            .all(|(a, b)| (a - b).abs() <= p.fixed_point.quantization_bound() as f32);
+    assert!(
+        !exact,
+        "client 2's update {:?} was read off its masked input",
+        &real[..4]
+    );
 }

@@ -21,7 +21,8 @@ use crate::{Error, Result};
 /// HKDF info prefix of the AEAD key for the shares one client sends another; the full
 /// info is [`share_key_info`].
 pub const SHARE_KEY_INFO: &[u8] = b"din/secagg/v2/share-key";
-/// HKDF info for the pairwise mask seed between two clients.
+/// HKDF info prefix of the pairwise mask seed between two clients; the full info is
+/// [`pairwise_info`].
 pub const PAIRWISE_INFO: &[u8] = b"din/secagg/v2/pairwise-mask";
 /// HKDF info for a client's self-mask seed.
 pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v2/self-mask";
@@ -29,6 +30,18 @@ pub const SELF_MASK_INFO: &[u8] = b"din/secagg/v2/self-mask";
 pub const ROUNDING_INFO: &[u8] = b"din/secagg/v2/rounding";
 /// HKDF info prefix of the per-round keys derived from a [`ClientSecret`].
 pub const ROUND_KEYS_INFO: &[u8] = b"din/secagg/v2/round-keys/";
+
+/// The HKDF info of the pairwise mask seed of clients `a` and `b`: [`PAIRWISE_INFO`] `||
+/// min(a, b) u32 BE || max(a, b) u32 BE`. Binding the seed to the pair, not only to the
+/// agreement, matters because X25519 cannot tell a key from the same key plus a torsion
+/// point: a client advertising such a twisted copy of a neighbour's key would otherwise
+/// share that neighbour's seeds with every common neighbour, whose masks then cancel.
+pub fn pairwise_info(a: u32, b: u32) -> Vec<u8> {
+    let mut info = PAIRWISE_INFO.to_vec();
+    info.extend_from_slice(&a.min(b).to_be_bytes());
+    info.extend_from_slice(&a.max(b).to_be_bytes());
+    info
+}
 
 /// The HKDF info of the AEAD key for the shares `sender` encrypts to `recipient`:
 /// [`SHARE_KEY_INFO`] `|| sender as u32 BE || recipient as u32 BE`. The two directions

@@ -21,7 +21,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use super::fixed_point::Width;
 use super::keys::{
-    ClientSecret, PAIRWISE_INFO, ROUNDING_INFO, SecretKey, SelfMaskSeed, hkdf32, share_key_info,
+    ClientSecret, ROUNDING_INFO, SecretKey, SelfMaskSeed, hkdf32, pairwise_info, share_key_info,
 };
 use super::messages::{
     AdvertiseKeys, ENCRYPTED_SHARE_LEN, EncryptedShare, MaskedInput, RevealedShare, ShareKeys,
@@ -425,7 +425,7 @@ impl Participant {
 
     /// Opens neighbour `j`'s share entry for this client: decrypts it and checks both
     /// shares against the evaluation point and the public commitments.
-    fn open_share(&self, j: u32, msg: &ShareKeys) -> Result<HeldShares> {
+    pub(super) fn open_share(&self, j: u32, msg: &ShareKeys) -> Result<HeldShares> {
         let mut mine = msg.shares.iter().filter(|s| s.recipient == self.index);
         let entry = mine.next().ok_or_else(|| Error::BadSender {
             sender: j,
@@ -513,8 +513,12 @@ impl Participant {
                 })?;
                 Ok((
                     j,
-                    self.mask_key
-                        .derive(public, j, &self.context, PAIRWISE_INFO)?,
+                    self.mask_key.derive(
+                        public,
+                        j,
+                        &self.context,
+                        &pairwise_info(self.index, j),
+                    )?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::fixed_point::{FixedPoint, Width};
-use super::keys::{PAIRWISE_INFO, SecretKey, SelfMaskSeed};
+use super::keys::{SecretKey, SelfMaskSeed, pairwise_info};
 use super::mask::share_x;
 use super::messages::{AdvertiseKeys, MaskedInput, RevealedShare, ShareKeys, Stage, UnmaskShares};
 use super::params::SecAggParams;
@@ -219,7 +219,10 @@ pub fn unmask_excluding(
         for i in needed {
             let public = u1.get(&i).map(|a| a.mask_public).unwrap_or_default();
             // Survivor i added +PRG(s_ij) if j > i, -PRG(s_ij) if j < i: undo it.
-            pairwise.push((j > i, key.derive(&public, i, &context, PAIRWISE_INFO)?));
+            pairwise.push((
+                j > i,
+                key.derive(&public, i, &context, &pairwise_info(i, j))?,
+            ));
         }
     }
     let inputs: Vec<&[u8]> = survivors

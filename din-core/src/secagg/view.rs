@@ -3,7 +3,7 @@
 //!
 //! | set | who | rule |
 //! |---|---|---|
-//! | `U1` | advertised | one well-bound advertisement, keys of full order, no key another client also advertised |
+//! | `U1` | advertised | one well-bound advertisement, both keys canonical and of full order |
 //! | `U2` | shared keys | in `U1`, one well-bound share message with exactly one well-formed entry per neighbour in `U1` |
 //! | `U3` | survivors | in `U2`, one well-bound masked input of the round's width and length |
 //!
@@ -45,7 +45,7 @@ pub enum ExclusionReason {
     Duplicate,
     /// No counted message at the previous stage.
     OutOfOrder,
-    /// A public key of small order, or one another client also advertised.
+    /// A public key of small order, or not canonically encoded.
     BadKey,
     /// Wrong shape: share entries not exactly one per neighbour, wrong lengths or width.
     Malformed,
@@ -229,24 +229,12 @@ pub(crate) fn advertised<'a>(
     out: &mut Exclusions,
 ) -> BTreeMap<u32, &'a AdvertiseKeys> {
     let mut u1 = one_per_sender(params, adverts, Stage::AdvertiseKeys, |a| &a.header, out);
-    let mut holders: BTreeMap<[u8; 32], Vec<u32>> = BTreeMap::new();
-    for (&j, a) in &u1 {
-        holders.entry(a.cipher_public).or_default().push(j);
-        if a.mask_public != a.cipher_public {
-            holders.entry(a.mask_public).or_default().push(j);
-        }
-    }
-    let copied: BTreeSet<u32> = holders
-        .values()
-        .filter(|v| v.len() > 1)
-        .flatten()
-        .copied()
-        .collect();
+    // A key advertised by two clients is harmless: every derived key names the pair of
+    // clients it is for (`keys::pairwise_info`, `keys::share_key_info`), and only the
+    // holder of the secret can compute an agreement. Excluding both would let anyone
+    // expel an honest client by copying its key.
     u1.retain(|&j, a| {
-        let bad = copied.contains(&j)
-            || a.cipher_public == a.mask_public
-            || !full_order(&a.cipher_public)
-            || !full_order(&a.mask_public);
+        let bad = !full_order(&a.cipher_public) || !full_order(&a.mask_public);
         if bad {
             out.add(j, Stage::AdvertiseKeys, ExclusionReason::BadKey);
         }

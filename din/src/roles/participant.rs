@@ -294,7 +294,16 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                 if now >= t0 + 3 * p {
                     return self.skip(round, "missed the upload");
                 }
-                if msgs.shares.len() < msgs.adverts.len() && now < t0 + 2 * p {
+                // Early only once every member that advertised has recorded its share
+                // message: the counted set cannot change after that (one message per
+                // member and stage), so everyone masks against the same set. A raw
+                // count could be met early by a share message from a member that never
+                // advertised (review of v2, attack 4).
+                let all_shared = msgs
+                    .adverts
+                    .iter()
+                    .all(|a| msgs.shares.iter().any(|s| s.sender == a.sender));
+                if !all_shared && now < t0 + 2 * p {
                     return Ok(Step::wait("the subgroup's key shares", Some(t0 + 2 * p)));
                 }
             }

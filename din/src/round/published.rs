@@ -44,8 +44,9 @@ pub struct RoundMessages {
 /// and the claimed sender is not touched.
 ///
 /// # Errors
-/// Storage errors (content not found is an error, not an exclusion: another party may
-/// hold it, and every party must read the same messages).
+/// Storage errors other than unreadable content: content not found, a block that does
+/// not match its CID, a node that does not answer are errors, not exclusions (another
+/// party may read it, and every party must read the same messages).
 pub fn fetch_bound<M: StageMessage, S: Store + ?Sized>(
     store: &S,
     params: &SecAggParams,
@@ -54,7 +55,25 @@ pub fn fetch_bound<M: StageMessage, S: Store + ?Sized>(
     let mut kept = Vec::with_capacity(published.len());
     let mut excluded = Vec::new();
     for p in published {
-        let bytes = store.get(&p.cid)?;
+        let bytes = match store.get(&p.cid) {
+            Ok(bytes) => bytes,
+            // Content that can never be read (a malformed DAG, an unsupported CID, more
+            // than the store reads) is the same for every party: the recorder's fault.
+            Err(
+                din_core::Error::MalformedDag { .. }
+                | din_core::Error::UnsupportedCid { .. }
+                | din_core::Error::MalformedCid(_)
+                | din_core::Error::TooLong { .. },
+            ) => {
+                excluded.push(Exclusion {
+                    sender: p.sender,
+                    stage: M::STAGE,
+                    reason: ExclusionReason::Undecodable,
+                });
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let reason = match M::from_canonical_bytes(&bytes) {
             Err(_) => Some(ExclusionReason::Undecodable),
             Ok(m)
