@@ -91,6 +91,13 @@ struct Tamper {
 /// An optional edit of one stage's published messages.
 type Edit<M> = Option<Box<dyn Fn(&mut Vec<M>)>>;
 
+/// Client `i`'s masked input loses its last byte.
+fn truncated_input(i: usize) -> Edit<MaskedInput> {
+    Some(Box::new(move |m| {
+        m[i].words.pop();
+    }))
+}
+
 /// A round where the published messages of each stage go through `tamper` before the
 /// next stage reads them, and honest clients reveal for the survivor set of the public
 /// rule (`secagg::survivors`). A client whose own message was set aside drops out.
@@ -552,9 +559,7 @@ fn wrong_lengths_cost_only_their_sender() {
         &[],
         &[],
         Tamper {
-            masked: Some(Box::new(|m| {
-                m[2].words.pop();
-            })),
+            masked: truncated_input(2),
             ..Tamper::default()
         },
     );
@@ -957,9 +962,7 @@ fn write_fuzz_seeds() {
         &[],
         &[],
         Tamper {
-            masked: Some(Box::new(|m| {
-                m[2].words.pop();
-            })),
+            masked: truncated_input(2),
             reveals: Some(Box::new(|r| r[0].self_mask_shares[0].share[7] ^= 0x40)),
             ..Tamper::default()
         },

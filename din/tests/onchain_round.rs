@@ -416,15 +416,14 @@ fn a_replayed_cid_costs_only_the_replayer() {
         published.insert(m, *c.advert());
         clients.insert(m, c);
     }
-    // Stage 0: the replayer records the victim's advertisement as its own.
-    for &m in &view.members {
-        let cid = if m == replayer {
-            published[&victim]
-        } else {
-            published[&m]
-        };
-        din.submit_message(m, task, 1, 0, &cid).unwrap();
-    }
+    // Every member records its own CID of a stage; the replayer records the victim's.
+    let record = |stage: u8, own: &BTreeMap<Address, din_core::Cid>| {
+        for &m in &view.members {
+            let cid = own[if m == replayer { &victim } else { &m }];
+            din.submit_message(m, task, 1, stage, &cid).unwrap();
+        }
+    };
+    record(0, &published);
     // Stage 1 and 2: honest members act on the bound messages; the replayer again
     // records the victim's CIDs.
     let adverts = messages(&din, task, 1, &view).unwrap().adverts;
@@ -435,14 +434,7 @@ fn a_replayed_cid_costs_only_the_replayer() {
             clients.get_mut(&m).unwrap().share_keys(&adverts).unwrap(),
         );
     }
-    for &m in &view.members {
-        let cid = if m == replayer {
-            shares[&victim]
-        } else {
-            shares[&m]
-        };
-        din.submit_message(m, task, 1, 1, &cid).unwrap();
-    }
+    record(1, &shares);
     let share_msgs = messages(&din, task, 1, &view).unwrap().shares;
     let mut honest = Vec::new();
     let mut masked = BTreeMap::new();
@@ -458,14 +450,7 @@ fn a_replayed_cid_costs_only_the_replayer() {
         );
         honest.push((u, w));
     }
-    for &m in &view.members {
-        let cid = if m == replayer {
-            masked[&victim]
-        } else {
-            masked[&m]
-        };
-        din.submit_update(m, task, 1, &cid).unwrap();
-    }
+    record(2, &masked);
     chain.advance_time(3 * P).unwrap();
     let msgs = messages(&din, task, 1, &view).unwrap();
     let alive = survivors(&store, &view.params, &msgs).unwrap();
