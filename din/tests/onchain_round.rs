@@ -22,9 +22,11 @@ use din::round::scoring;
 use din::round::verify::verify_round;
 use din_chain::alloy::primitives::B256;
 use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
+use din_chain::alloy::signers::local::PrivateKeySigner;
+use din_chain::anvil::Anvil;
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
-use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
+use din_chain::{DeployConfig, DevChain, Din, EmbeddedChain, RpcChain, deploy};
 use din_core::content::cid_of;
 use din_core::scoring::{SCORE_ONE, median_scores_fixed, score_batch_commitment};
 use din_core::sealed::EvaluatorKey;
@@ -44,6 +46,54 @@ fn update(i: usize) -> Vec<f32> {
         .collect()
 }
 
+/// A chain with funded accounts: the embedded EVM, or a fresh anvil over JSON-RPC.
+struct Backend {
+    chain: Box<dyn DevChain>,
+    accounts: Vec<Address>,
+    _anvil: Option<Anvil>,
+}
+
+fn signer(i: u64) -> PrivateKeySigner {
+    let mut seed = keccak256(format!("onchain round {i}"));
+    // Any non-zero scalar below the curve order works; keccak output almost surely is.
+    seed.0[0] &= 0x7f;
+    PrivateKeySigner::from_bytes(&seed).unwrap()
+}
+
+impl Backend {
+    const ACCOUNTS: u64 = 24;
+
+    fn fund(chain: Box<dyn DevChain>, accounts: Vec<Address>, anvil: Option<Anvil>) -> Self {
+        for a in &accounts {
+            chain
+                .set_balance(*a, U256::from(10u64).pow(U256::from(21u64)))
+                .unwrap();
+        }
+        Self {
+            chain,
+            accounts,
+            _anvil: anvil,
+        }
+    }
+
+    fn embedded() -> Self {
+        let chain = EmbeddedChain::new();
+        let accounts = (0..Self::ACCOUNTS)
+            .map(|i| chain.add_signer(&signer(i)))
+            .collect();
+        Self::fund(Box::new(chain), accounts, None)
+    }
+
+    fn anvil() -> Self {
+        let node = Anvil::spawn().expect("anvil (npm ci in din-chain/contracts)");
+        let chain = RpcChain::connect(&node.url()).unwrap();
+        let accounts = (0..Self::ACCOUNTS)
+            .map(|i| chain.add_signer(signer(i)))
+            .collect();
+        Self::fund(Box::new(chain), accounts, Some(node))
+    }
+}
+
 /// A task in training with its round-1 seed drawn: `n` Participants in subgroups of
 /// `size` (`size - 1` neighbours, threshold 3), 3 Evaluators per subgroup, staked.
 struct Started {
@@ -55,12 +105,11 @@ struct Started {
     manifest: din_core::ParamManifest,
 }
 
-fn start(chain: &EmbeddedChain, store: &FsStore, n: u64, size: u16, n_evals: u64) -> Started {
-    let owner = chain.add_account(account(0));
-    let parts: Vec<Address> = (1..=n).map(|i| chain.add_account(account(i))).collect();
-    let evals: Vec<Address> = (100..100 + n_evals)
-        .map(|i| chain.add_account(account(i)))
-        .collect();
+fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> Started {
+    let chain = b.chain.as_ref();
+    let owner = b.accounts[0];
+    let parts: Vec<Address> = b.accounts[1..=n].to_vec();
+    let evals: Vec<Address> = b.accounts[n + 1..=n + n_evals].to_vec();
     let (deployment, _) = deploy(chain, owner, &DeployConfig::dev(account(999))).unwrap();
     let din = Din::new(chain, deployment);
     fund_and_stake(&din, owner, &evals).unwrap();
@@ -115,7 +164,8 @@ fn start(chain: &EmbeddedChain, store: &FsStore, n: u64, size: u16, n_evals: u64
 
 #[test]
 fn a_secure_round_through_the_contracts() {
-    let chain = EmbeddedChain::new();
+    let b = Backend::embedded();
+    let chain = b.chain.as_ref();
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).unwrap();
     // The task: 10 participants in 2 subgroups of 5, 3 evaluators each.
@@ -126,8 +176,8 @@ fn a_secure_round_through_the_contracts() {
         evals,
         task,
         manifest,
-    } = start(&chain, &store, 10, 5, 6);
-    let din = Din::new(&chain, deployment);
+    } = start(&b, &store, 10, 5, 6);
+    let din = Din::new(chain, deployment);
     let views = subgroups(&din, task, 1, D, &FixedPoint::default()).unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views.iter().map(|v| v.members.len()).sum::<usize>(), 10);
@@ -398,12 +448,21 @@ fn a_secure_round_through_the_contracts() {
 /// completes for the honest members, bit-identical across Evaluators, and names the
 /// replayer.
 #[test]
-fn a_replayed_cid_costs_only_the_replayer() {
-    let chain = EmbeddedChain::new();
+fn a_replayed_cid_costs_only_the_replayer_on_the_embedded_evm() {
+    a_replayed_cid_costs_only_the_replayer(&Backend::embedded());
+}
+
+#[test]
+fn a_replayed_cid_costs_only_the_replayer_on_anvil() {
+    a_replayed_cid_costs_only_the_replayer(&Backend::anvil());
+}
+
+fn a_replayed_cid_costs_only_the_replayer(b: &Backend) {
+    let chain = b.chain.as_ref();
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).unwrap();
-    let s = start(&chain, &store, 5, 5, 3);
-    let din = Din::new(&chain, s.deployment);
+    let s = start(b, &store, 5, 5, 3);
+    let din = Din::new(chain, s.deployment);
     let task = s.task;
     let view = subgroups(&din, task, 1, D, &FixedPoint::default())
         .unwrap()
