@@ -78,6 +78,22 @@ pub fn cid_hash(cid: &Cid) -> B256 {
     keccak256(cid.to_bytes())
 }
 
+/// The vote of an Evaluator that rejects a subgroup's sum as outside the task's bounds
+/// (the contract's `REJECTED`: `keccak256` of the empty CID).
+pub const REJECTED: B256 = alloy::primitives::b256!(
+    "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+);
+
+/// [`SubgroupResult::status`]: open (not finalized yet).
+pub const STATUS_OPEN: u8 = 0;
+/// [`SubgroupResult::status`]: an aggregate was accepted by a strict majority.
+pub const STATUS_ACCEPTED: u8 = 1;
+/// [`SubgroupResult::status`]: no aggregate had a strict majority; left out of the round.
+pub const STATUS_FAILED: u8 = 2;
+/// [`SubgroupResult::status`]: a strict majority rejected the sum as out of bounds; left
+/// out of the round.
+pub const STATUS_REJECTED: u8 = 3;
+
 fn deploy_one<C: Chain + ?Sized>(
     chain: &C,
     from: Address,
@@ -459,6 +475,30 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
                 round,
                 subgroup,
                 cid: cid_bytes(cid),
+            },
+        )
+    }
+
+    /// Evaluator: rejects `subgroup`'s unmasked sum of `round` as outside the task's
+    /// bounds (an empty CID in `submitAggregate`; its vote is [`REJECTED`]).
+    ///
+    /// # Errors
+    /// The contract's named errors; transport failures.
+    pub fn reject_aggregate(
+        &self,
+        from: Address,
+        task: u64,
+        round: u16,
+        subgroup: u32,
+    ) -> Result<Receipt> {
+        self.send(
+            from,
+            self.deployment.manager,
+            DinTaskManager::submitAggregateCall {
+                taskId: task,
+                round,
+                subgroup,
+                cid: Bytes::new(),
             },
         )
     }

@@ -180,6 +180,10 @@ pub fn run_task<C: DevChain + ?Sized>(
         stagePeriod: s.stage_period,
         registrationEnd: chain.block()?.timestamp + period,
         gate: Address::ZERO,
+        clipMilli: 8_000,
+        scaleBits: 12,
+        maxWeight: 1_000,
+        testSet: cid_hash(&stand_in_cid("encrypted test set")),
     };
     let (task, r) = din.create_task(owner, &params, &stand_in_cid("genesis"))?;
     gas.push(("create_task", r.gas_used));

@@ -26,6 +26,7 @@ on_both_backends!(
     sybil_gate_admits_only_the_allow_list,
     abandoned_task_pays_workers_and_blocks_reentrancy,
     seeds_deadlines_and_timeouts_have_defined_outcomes,
+    bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum,
 );
 
 fn assignment_matches_din_core_vectors(env: &Env) {
@@ -393,6 +394,11 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         din.submit_contribution(a[30], task, &fake_cid("c")),
         "NotParticipant",
     );
+    // Review hole 8: a copy of another participant's contribution would take its score.
+    env.expect_revert(
+        din.submit_contribution(p1, task, &fake_cid("c0")),
+        "DuplicateContribution",
+    );
     let bad = DinTaskManager::submitContributionCall {
         taskId: task,
         cid: Bytes::from(vec![1u8; 36]),
@@ -417,6 +423,11 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         din.release_test_set(p0, task, &fake_cid("t"), &fake_cid("k")),
         "NotOwner",
     );
+    // Review hole 8: the Owner cannot pick its test set after seeing the models.
+    env.expect_revert(
+        din.release_test_set(owner, task, &fake_cid("another test set"), &fake_cid("k")),
+        "TestSetMismatch",
+    );
     din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k"))
         .must();
     env.expect_revert(
@@ -440,20 +451,7 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         &scores,
         &Digest32(salt.0),
     );
-    // The on-chain commitment function agrees with din-core's.
-    let onchain = din
-        .view(
-            env.deployment.manager,
-            DinTaskManager::scoreCommitmentCall {
-                taskId: task,
-                evaluator: e0,
-                subgroup: j0,
-                scores: scores.clone(),
-                salt,
-            },
-        )
-        .must();
-    assert_eq!(onchain.0, c.0);
+    // din-core's commitment is the contract's: the reveal below opens it.
     din.commit_scores(e0, task, j0, B256::from(c.0)).must();
     env.expect_revert(
         din.commit_scores(e0, task, j0, B256::from(c.0)),
@@ -1052,4 +1050,105 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
     din.finalize_scores(a[0], task2, 0, members, vec![0, 0])
         .must();
     assert_eq!(before - din.stake_of(e).must(), Env::din_units(50));
+}
+
+/// Review hole 4 and 8 on chain: the input bounds and the sealed test set's CID are task
+/// parameters checked at creation; a strict majority of an subgroup's Evaluators can
+/// reject its sum as out of bounds (the subgroup is left out of the round, `STATUS_REJECTED`)
+/// and the one who vouched for it is slashed.
+fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(env: &Env) {
+    use din_chain::client::{REJECTED, STATUS_REJECTED, cid_hash};
+    let din = env.din();
+    let (owner, a) = (env.owner, &env.accounts);
+    assert_eq!(alloy::primitives::keccak256([]), REJECTED);
+    din.approve(owner, env.deployment.manager, U256::from(10_000u64))
+        .must();
+    let end = env.now() + PERIOD;
+    let good = params(env.deployment.token, 500, 1, 2, 3, end);
+    let bad = [
+        TaskParamsEdit::Clip(0),
+        TaskParamsEdit::Scale(41),
+        TaskParamsEdit::Weight(0),
+        // 2 * 3 members * 2^32 weight * 8 * 2^40: beyond 64-bit words.
+        TaskParamsEdit::Overflow,
+        TaskParamsEdit::NoTestSet,
+    ];
+    for edit in bad {
+        let mut p = good.clone();
+        edit.apply(&mut p);
+        env.expect_revert(din.create_task(owner, &p, &fake_cid("g")), "InvalidParameter");
+    }
+    let (task, _) = din.create_task(owner, &good, &fake_cid("g")).must();
+    let t = din.task(task).must();
+    assert_eq!((t.clipMilli, t.scaleBits, t.maxWeight), (8_000, 12, 1_000));
+    assert_eq!(t.testSet, cid_hash(&fake_cid("t")));
+
+    let evals = &a[10..13];
+    env.stake(evals);
+    for &p in &a[..2] {
+        din.register(p, task, Bytes::new()).must();
+    }
+    for &e in evals {
+        din.join_as_evaluator(e, task).must();
+    }
+    din.start_training(owner, task).must();
+    env.chain.mine(1).must();
+    din.draw_seed(a[0], task).must();
+    env.advance(4 * PERIOD);
+    let (_, eseed) = din.seeds(task).must();
+    let mut voters = vec![Address::ZERO; 3];
+    let mut hashes = vec![B256::ZERO; 3];
+    for (k, &e) in evals.iter().enumerate() {
+        let (j, slot) = din_chain::Din::<dyn din_chain::DevChain>::evaluator_slot(k as u64, 3, 3, eseed).must();
+        assert_eq!(j, 0);
+        // Two reject the sum, one vouches for it.
+        if k < 2 {
+            din.reject_aggregate(e, task, 1, 0).must();
+            hashes[slot as usize] = REJECTED;
+        } else {
+            din.submit_aggregate(e, task, 1, 0, &fake_cid("agg")).must();
+            hashes[slot as usize] = cid_hash(&fake_cid("agg"));
+        }
+        voters[slot as usize] = e;
+    }
+    env.expect_revert(din.reject_aggregate(evals[0], task, 1, 0), "AlreadySubmitted");
+    env.advance(PERIOD);
+    din.finalize_subgroup(a[0], task, 0, voters, hashes).must();
+    let result = din.subgroup_result(task, 1, 0).must();
+    assert_eq!((result.status, result.accepted), (STATUS_REJECTED, REJECTED));
+    let slashed: Vec<Address> = din
+        .events::<DinTaskManager::EvaluatorPenalized>()
+        .must()
+        .into_iter()
+        .filter(|e| e.taskId == task)
+        .map(|e| e.evaluator)
+        .collect();
+    assert_eq!(slashed, vec![evals[2]], "the one who vouched for a rejected sum");
+    // The round goes on without the subgroup: the owner publishes (its previous model).
+    din.publish_model(owner, task, 1, &fake_cid("g")).must();
+}
+
+/// One invalid edit of [`params`]' bounds or test set.
+#[derive(Clone, Copy)]
+enum TaskParamsEdit {
+    Clip(u32),
+    Scale(u8),
+    Weight(u32),
+    Overflow,
+    NoTestSet,
+}
+
+impl TaskParamsEdit {
+    fn apply(self, p: &mut din_chain::client::TaskParams) {
+        match self {
+            Self::Clip(c) => p.clipMilli = c,
+            Self::Scale(s) => p.scaleBits = s,
+            Self::Weight(w) => p.maxWeight = w,
+            Self::Overflow => {
+                p.maxWeight = u32::MAX;
+                p.scaleBits = 40;
+            }
+            Self::NoTestSet => p.testSet = B256::ZERO,
+        }
+    }
 }

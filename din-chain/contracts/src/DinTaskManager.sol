@@ -33,19 +33,29 @@ contract DinTaskManager is ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// Fixed-point one of scores (din-core `Score`): scores are in `[0, SCORE_ONE]`.
-    uint32 public constant SCORE_ONE = 1 << 20;
+    uint32 internal constant SCORE_ONE = 1 << 20;
     /// Blocks between scheduling a seed and the block whose hash it uses.
-    uint64 public constant SEED_DELAY = 1;
+    uint64 internal constant SEED_DELAY = 1;
     /// Basis points denominator of the evaluator fee share.
-    uint256 public constant BPS = 10_000;
+    uint256 internal constant BPS = 10_000;
     /// Secure-aggregation stages (din-core `secagg::Stage`), in order.
-    uint8 public constant STAGE_ADVERTISE_KEYS = 0;
+    uint8 internal constant STAGE_ADVERTISE_KEYS = 0;
     /// Encrypted key shares for neighbours.
-    uint8 public constant STAGE_SHARE_KEYS = 1;
+    uint8 internal constant STAGE_SHARE_KEYS = 1;
     /// The masked update itself.
-    uint8 public constant STAGE_MASKED_INPUT = 2;
+    uint8 internal constant STAGE_MASKED_INPUT = 2;
     /// Unmasking shares.
-    uint8 public constant STAGE_UNMASK = 3;
+    uint8 internal constant STAGE_UNMASK = 3;
+    /// Subgroup status: no aggregate has a strict majority; left out of the round.
+    uint8 internal constant STATUS_FAILED = 2;
+    /// Subgroup status: a strict majority found the unmasked sum outside the task's bounds
+    /// (`rejectAggregate`); left out of the round.
+    uint8 internal constant STATUS_REJECTED = 3;
+    /// The vote of an Evaluator that rejects a subgroup's sum: `keccak256` of the empty
+    /// CID its `AggregateSubmitted` event carries.
+    bytes32 internal constant REJECTED = keccak256("");
+    /// Largest `scaleBits` (din-core `MAX_SCALE_BITS`).
+    uint8 internal constant MAX_SCALE_BITS = 40;
     /// Round number used in keys for the scoring phase.
     uint16 internal constant SCORING = type(uint16).max;
 
@@ -60,7 +70,35 @@ contract DinTaskManager is ReentrancyGuard {
         Abandoned
     }
 
-    /// What the owner chooses when creating a task.
+    /// The parameter an `InvalidParameter` error names (a code, not a string, to keep the
+    /// contract under EIP-170's size limit): task parameters, then call arguments.
+    enum Param {
+        Token,
+        Deposit,
+        EvaluatorFeeBps,
+        Rounds,
+        SubgroupSize,
+        EvaluatorsPerSubgroup,
+        Neighbours,
+        Threshold,
+        StagePeriod,
+        RegistrationEnd,
+        ClipMilli,
+        ScaleBits,
+        MaxWeight,
+        FixedPoint,
+        TestSet,
+        Hints,
+        Commitment,
+        Slot,
+        Registry
+    }
+
+    /// What the owner chooses when creating a task. `clipMilli`, `scaleBits` and
+    /// `maxWeight` bound every Participant's input (din-core `FixedPoint`: values clipped
+    /// to `±clipMilli / 1000`, at `2^-scaleBits` precision, weight at most `maxWeight`);
+    /// Evaluators reject a subgroup sum outside them (`rejectAggregate`). `testSet` is
+    /// `keccak256` of the sealed test set's CID: the release must match it.
     struct TaskParams {
         IERC20 token;
         uint128 deposit;
@@ -73,6 +111,10 @@ contract DinTaskManager is ReentrancyGuard {
         uint32 stagePeriod;
         uint64 registrationEnd;
         IParticipantGate gate;
+        uint32 clipMilli;
+        uint8 scaleBits;
+        uint32 maxWeight;
+        bytes32 testSet;
     }
 
     /// The hot state of a task, read by every round operation: one storage slot.
@@ -108,6 +150,10 @@ contract DinTaskManager is ReentrancyGuard {
         uint128 refundable;
         uint64 sumParticipantWeights;
         uint64 sumEvaluatorWeights;
+        uint32 clipMilli;
+        uint8 scaleBits;
+        uint32 maxWeight;
+        bytes32 testSet;
     }
 
     /// A participant of a task: one storage slot.
@@ -135,8 +181,8 @@ contract DinTaskManager is ReentrancyGuard {
 
     /// A subgroup's outcome in a round.
     struct SubgroupResult {
-        bytes32 accepted; // keccak256 of the accepted aggregate CID
-        uint8 status; // 0 open, 1 accepted, 2 failed
+        bytes32 accepted; // keccak256 of the accepted aggregate CID (`REJECTED` when rejected)
+        uint8 status; // 0 open, 1 accepted, 2 failed, 3 rejected (sum out of the task's bounds)
     }
 
     /// Score commitments of the scoring phase.
@@ -167,6 +213,7 @@ contract DinTaskManager is ReentrancyGuard {
     mapping(uint256 => SubgroupResult) internal results; // key(task, round, subgroup, 0)
     mapping(uint256 => ScoreSlot) internal scoreSlots; // key(task, SCORING, subgroup, slot)
     mapping(uint256 => uint256) internal scoreWords; // key(task, SCORING, subgroup, slot) * 2^16 + word
+    mapping(bytes32 => bool) internal contributionCids; // keccak(task, cid) of recorded contributions
 
     // ---------------------------------------------------------------- errors
 
@@ -177,7 +224,7 @@ contract DinTaskManager is ReentrancyGuard {
     /// Only the task's owner may do this.
     error NotOwner(uint64 taskId, address caller);
     /// A parameter is out of range; `name` says which.
-    error InvalidParameter(string name);
+    error InvalidParameter(Param name);
     /// A CID is not a CIDv1 (raw or dag-pb) with a sha2-256 multihash.
     error InvalidCid();
     /// Registration is closed.
@@ -232,6 +279,10 @@ contract DinTaskManager is ReentrancyGuard {
     error NothingToClaim(uint64 taskId, address account);
     /// Already claimed.
     error AlreadyClaimed(uint64 taskId, address account);
+    /// The released test set is not the one committed when the task was created.
+    error TestSetMismatch(uint64 taskId, bytes32 committed, bytes32 released);
+    /// Another participant already recorded this contribution CID.
+    error DuplicateContribution(uint64 taskId, bytes32 cidHash);
 
     // ---------------------------------------------------------------- events
 
@@ -276,7 +327,7 @@ contract DinTaskManager is ReentrancyGuard {
 
     /// @param registry_ the evaluator registry, whose `taskManager` must become this contract
     constructor(EvaluatorRegistry registry_) {
-        if (address(registry_) == address(0)) revert InvalidParameter("registry");
+        if (address(registry_) == address(0)) revert InvalidParameter(Param.Registry);
         registry = registry_;
     }
 
@@ -342,16 +393,24 @@ contract DinTaskManager is ReentrancyGuard {
     /// @return taskId the new task's id
     function createTask(TaskParams calldata p, bytes calldata genesisModel) external nonReentrant returns (uint64 taskId) {
         _checkCid(genesisModel);
-        if (address(p.token) == address(0)) revert InvalidParameter("token");
-        if (p.deposit == 0) revert InvalidParameter("deposit");
-        if (p.evaluatorFeeBps > BPS) revert InvalidParameter("evaluatorFeeBps");
-        if (p.rounds == 0 || p.rounds == SCORING) revert InvalidParameter("rounds");
-        if (p.subgroupSize < 2) revert InvalidParameter("subgroupSize");
-        if (p.evaluatorsPerSubgroup == 0) revert InvalidParameter("evaluatorsPerSubgroup");
-        if (p.neighbours == 0 || p.neighbours >= p.subgroupSize) revert InvalidParameter("neighbours");
-        if (p.threshold * 2 <= p.neighbours || p.threshold > p.neighbours) revert InvalidParameter("threshold");
-        if (p.stagePeriod == 0) revert InvalidParameter("stagePeriod");
-        if (p.registrationEnd <= block.timestamp) revert InvalidParameter("registrationEnd");
+        if (address(p.token) == address(0)) revert InvalidParameter(Param.Token);
+        if (p.deposit == 0) revert InvalidParameter(Param.Deposit);
+        if (p.evaluatorFeeBps > BPS) revert InvalidParameter(Param.EvaluatorFeeBps);
+        if (p.rounds == 0 || p.rounds == SCORING) revert InvalidParameter(Param.Rounds);
+        if (p.subgroupSize < 2) revert InvalidParameter(Param.SubgroupSize);
+        if (p.evaluatorsPerSubgroup == 0) revert InvalidParameter(Param.EvaluatorsPerSubgroup);
+        if (p.neighbours == 0 || p.neighbours >= p.subgroupSize) revert InvalidParameter(Param.Neighbours);
+        if (p.threshold * 2 <= p.neighbours || p.threshold > p.neighbours) revert InvalidParameter(Param.Threshold);
+        if (p.stagePeriod == 0) revert InvalidParameter(Param.StagePeriod);
+        if (p.registrationEnd <= block.timestamp) revert InvalidParameter(Param.RegistrationEnd);
+        if (p.clipMilli == 0) revert InvalidParameter(Param.ClipMilli);
+        if (p.scaleBits > MAX_SCALE_BITS) revert InvalidParameter(Param.ScaleBits);
+        if (p.maxWeight == 0) revert InvalidParameter(Param.MaxWeight);
+        // The largest subgroup (2 * subgroupSize - 1 members) must sum without wrapping
+        // 64-bit words: 2 * members * maxWeight * ceil(clip * 2^scaleBits) < 2^64.
+        uint256 q = ((uint256(p.clipMilli) << p.scaleBits) + 999) / 1000;
+        if (2 * (2 * uint256(p.subgroupSize) - 1) * p.maxWeight * q >= 1 << 64) revert InvalidParameter(Param.FixedPoint);
+        if (p.testSet == bytes32(0)) revert InvalidParameter(Param.TestSet);
 
         taskId = ++taskCount;
         Task storage t = tasks[taskId];
@@ -365,6 +424,10 @@ contract DinTaskManager is ReentrancyGuard {
         t.registrationEnd = p.registrationEnd;
         t.deposit = p.deposit;
         t.gate = p.gate;
+        t.clipMilli = p.clipMilli;
+        t.scaleBits = p.scaleBits;
+        t.maxWeight = p.maxWeight;
+        t.testSet = p.testSet;
         RoundState storage s = states[taskId];
         s.phase = Phase.Registration;
         s.stagePeriod = p.stagePeriod;
@@ -374,7 +437,7 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 before = p.token.balanceOf(address(this));
         p.token.safeTransferFrom(msg.sender, address(this), p.deposit);
         // Fee-on-transfer tokens would break exact accounting: refuse them.
-        if (p.token.balanceOf(address(this)) - before != p.deposit) revert InvalidParameter("token");
+        if (p.token.balanceOf(address(this)) - before != p.deposit) revert InvalidParameter(Param.Token);
         emit TaskCreated(taskId, msg.sender, p.deposit, genesisModel);
     }
 
@@ -508,13 +571,21 @@ contract DinTaskManager is ReentrancyGuard {
         Participant storage rec = participants[taskId][msg.sender];
         if (rec.index1 == 0) revert NotParticipant(taskId, msg.sender);
         if (rec.contributed) revert AlreadySubmitted(taskId, SCORING, msg.sender);
+        // A copy of another participant's contribution would take its score.
+        bytes32 ck = keccak256(abi.encodePacked(taskId, cid));
+        if (contributionCids[ck]) revert DuplicateContribution(taskId, keccak256(cid));
+        contributionCids[ck] = true;
         rec.contributed = true;
         emit Message(taskId, SCORING, msg.sender, 4, cid);
     }
 
-    /// Evaluator: submits its aggregate of `subgroup` for the current round, by CID.
+    /// Evaluator: submits its aggregate of `subgroup` for the current round, by CID, or
+    /// with an empty `cid` rejects the subgroup's unmasked sum as outside the task's bounds
+    /// (total weight above survivors × `maxWeight`, or a coordinate beyond what clipped
+    /// inputs can sum to). The rejection's vote is `REJECTED`; a strict majority of them
+    /// leaves the subgroup out of the round (`STATUS_REJECTED`).
     function submitAggregate(uint64 taskId, uint16 round, uint32 subgroup, bytes calldata cid) external {
-        _checkCid(cid);
+        if (cid.length != 0) _checkCid(cid);
         RoundState memory s = _state(taskId, Phase.Training);
         if (round != s.round) revert WrongRound(s.round, round);
         if (s.roundStart == 0) revert SeedNotDrawn(taskId, round);
@@ -537,7 +608,9 @@ contract DinTaskManager is ReentrancyGuard {
     /// `voters[i]` and `cidHashes[i]` must repeat slot `i`'s vote (zero address for no vote), as
     /// read from `AggregateSubmitted` events; they are checked against storage.
     /// A hash with more than half of the subgroup's evaluators is accepted and those who
-    /// voted otherwise are slashed; without such a hash the subgroup fails this round.
+    /// voted otherwise are slashed; without such a hash the subgroup fails this round. A
+    /// majority for `REJECTED` rejects the subgroup (left out of the round; dissenters,
+    /// who vouched for an out-of-bounds sum, are slashed).
     function finalizeSubgroup(
         uint64 taskId,
         uint32 subgroup,
@@ -552,7 +625,7 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 rk = _key(taskId, s.round, subgroup, 0);
         if (results[rk].status != 0) revert AlreadyFinalized(taskId, subgroup);
         uint256 per = s.evaluatorsPerSubgroup;
-        if (voters.length != per || cidHashes.length != per) revert InvalidParameter("hints");
+        if (voters.length != per || cidHashes.length != per) revert InvalidParameter(Param.Hints);
         for (uint256 i = 0; i < per; ++i) {
             uint256 q = uint256(subgroup) * per + i;
             uint256 word = voteBits[_key(taskId, 0, 0, q / 240)];
@@ -574,14 +647,15 @@ contract DinTaskManager is ReentrancyGuard {
                 break;
             }
         }
-        results[rk] = SubgroupResult({accepted: winner, status: winner == bytes32(0) ? 2 : 1});
+        uint8 status = winner == bytes32(0) ? STATUS_FAILED : winner == REJECTED ? STATUS_REJECTED : 1;
+        results[rk] = SubgroupResult({accepted: winner, status: status});
         states[taskId].finalized = s.finalized + 1;
         if (winner != bytes32(0)) {
             for (uint256 i = 0; i < per; ++i) {
                 if (voters[i] != address(0) && cidHashes[i] != winner) _slash(taskId, voters[i]);
             }
         }
-        emit SubgroupFinalized(taskId, s.round, subgroup, winner != bytes32(0), winner);
+        emit SubgroupFinalized(taskId, s.round, subgroup, status == 1, winner);
     }
 
     /// Owner: publishes the round's global model (the sample-weighted mean of the accepted
@@ -611,12 +685,15 @@ contract DinTaskManager is ReentrancyGuard {
     }
 
     /// Owner: releases the encrypted test set and the evaluators' wrapped keys (by CID);
-    /// scoring starts. Must happen within one stage period of the last model.
+    /// scoring starts. Must happen within one stage period of the last model, and the
+    /// test set must be the one committed at creation (`TaskParams.testSet`).
     function releaseTestSet(uint64 taskId, bytes calldata testSetCid, bytes calldata keysCid) external {
         _checkCid(testSetCid);
         _checkCid(keysCid);
         _state(taskId, Phase.AwaitingTestSet);
         Task storage t = _onlyOwner(taskId);
+        bytes32 released = keccak256(testSetCid);
+        if (released != t.testSet) revert TestSetMismatch(taskId, t.testSet, released);
         RoundState storage st = states[taskId];
         uint256 closes = uint256(t.scoringStart) + st.stagePeriod;
         if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
@@ -631,8 +708,8 @@ contract DinTaskManager is ReentrancyGuard {
     /// The commitment an evaluator makes to its scores of a subgroup (in shuffled-position
     /// order): `keccak256(abi.encodePacked(uint64 taskId, address evaluator, uint32
     /// subgroup, uint32[] scores, bytes32 salt))` (array elements padded to 32 bytes).
-    function scoreCommitment(uint64 taskId, address evaluator, uint32 subgroup, uint32[] calldata scores, bytes32 salt)
-        public
+    function _scoreCommitment(uint64 taskId, address evaluator, uint32 subgroup, uint32[] calldata scores, bytes32 salt)
+        internal
         pure
         returns (bytes32)
     {
@@ -644,7 +721,7 @@ contract DinTaskManager is ReentrancyGuard {
         RoundState memory s = _state(taskId, Phase.Scoring);
         uint256 start = tasks[taskId].scoringStart;
         _window(start, start + s.stagePeriod);
-        if (commitment == bytes32(0)) revert InvalidParameter("commitment");
+        if (commitment == bytes32(0)) revert InvalidParameter(Param.Commitment);
         uint256 slot = _evaluatorPosition(taskId, s, subgroup) % s.evaluatorsPerSubgroup;
         ScoreSlot storage ss = scoreSlots[_key(taskId, SCORING, subgroup, slot)];
         if (ss.evaluator != address(0)) revert AlreadySubmitted(taskId, SCORING, msg.sender);
@@ -662,14 +739,14 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 start = uint256(tasks[taskId].scoringStart) + s.stagePeriod;
         _window(start, start + s.stagePeriod);
         if (subgroup >= s.numSubgroups) revert InvalidSubgroup(subgroup, s.numSubgroups);
-        if (slot >= s.evaluatorsPerSubgroup) revert InvalidParameter("slot");
+        if (slot >= s.evaluatorsPerSubgroup) revert InvalidParameter(Param.Slot);
         uint256 k = _key(taskId, SCORING, subgroup, slot);
         ScoreSlot storage ss = scoreSlots[k];
         if (ss.evaluator != msg.sender) revert NotAssigned(taskId, subgroup, msg.sender);
         if (ss.revealed) revert AlreadySubmitted(taskId, SCORING, msg.sender);
         (, uint256 size) = DinAssignment.subgroupRange(subgroup, s.numParticipants, s.numSubgroups);
         if (scores.length != size) revert InvalidScores(scores.length);
-        if (scoreCommitment(taskId, msg.sender, subgroup, scores, salt) != ss.commitment) {
+        if (_scoreCommitment(taskId, msg.sender, subgroup, scores, salt) != ss.commitment) {
             revert CommitmentMismatch(taskId, msg.sender);
         }
         ss.revealed = true;
@@ -701,7 +778,7 @@ contract DinTaskManager is ReentrancyGuard {
         uint256 rk = _key(taskId, SCORING, subgroup, 0);
         if (results[rk].status != 0) revert AlreadyFinalized(taskId, subgroup);
         (uint256 first, uint256 size) = DinAssignment.subgroupRange(subgroup, s.numParticipants, s.numSubgroups);
-        if (members.length != size || medians.length != size) revert InvalidParameter("hints");
+        if (members.length != size || medians.length != size) revert InvalidParameter(Param.Hints);
 
         // Revealed score words, per slot (or none).
         uint256 per = s.evaluatorsPerSubgroup;
@@ -869,52 +946,41 @@ contract DinTaskManager is ReentrancyGuard {
         return (pPool * (before + w)) / sum - (pPool * before) / sum;
     }
 
-    /// What `account` may claim from a settled task (0 before settlement or after claiming).
-    function claimable(uint64 taskId, address account) public view returns (uint256) {
-        if (states[taskId].phase != Phase.Settled) return 0;
-        Task storage t = tasks[taskId];
+    /// What `account` is owed by a settled task, and whether it is a participant.
+    function _owed(uint64 taskId, Task storage t, address account) internal view returns (uint256, bool) {
         (uint256 pPool, uint256 ePool) = _pools(t);
         Participant memory p = participants[taskId][account];
-        if (p.index1 != 0) {
-            return p.claimed ? 0 : _participantShare(t, pPool, p);
-        }
+        if (p.index1 != 0) return (p.claimed ? 0 : _participantShare(t, pPool, p), true);
         Evaluator memory e = evaluators[taskId][account];
-        if (e.index1 != 0) {
-            if (e.claimed || t.sumEvaluatorWeights == 0) return 0;
-            return (ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights;
-        }
-        return 0;
+        if (e.index1 == 0 || e.claimed || t.sumEvaluatorWeights == 0) return (0, false);
+        return ((ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights, false);
     }
 
-    /// Marks `account`'s reward as claimed and returns it (0: nothing, or already claimed).
-    function _take(uint64 taskId, Task storage t, address account) internal returns (uint256 amount) {
-        (uint256 pPool, uint256 ePool) = _pools(t);
-        Participant storage p = participants[taskId][account];
-        if (p.index1 != 0) {
-            Participant memory pm = p;
-            if (pm.claimed) return 0;
-            amount = _participantShare(t, pPool, pm);
-            if (amount != 0) p.claimed = true;
-            return amount;
-        }
-        Evaluator storage e = evaluators[taskId][account];
-        if (e.index1 == 0 || e.claimed || t.sumEvaluatorWeights == 0) return 0;
-        amount = (ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights;
-        if (amount != 0) e.claimed = true;
+    /// What `account` may claim from a settled task (0 before settlement or after claiming).
+    function claimable(uint64 taskId, address account) public view returns (uint256 amount) {
+        if (states[taskId].phase != Phase.Settled) return 0;
+        (amount,) = _owed(taskId, tasks[taskId], account);
+    }
+
+    /// Pays `account` what it is owed, once, unlocking an evaluator's stake; returns the amount.
+    function _pay(uint64 taskId, Task storage t, address account) internal returns (uint256 amount) {
+        bool participant;
+        (amount, participant) = _owed(taskId, t, account);
+        if (!participant) _release(taskId, account);
+        if (amount == 0) return 0;
+        if (participant) participants[taskId][account].claimed = true;
+        else evaluators[taskId][account].claimed = true;
+        t.token.safeTransfer(account, amount);
+        emit Claimed(taskId, account, amount);
     }
 
     /// Participant or evaluator: pulls its reward or fee, once.
     function claim(uint64 taskId) external nonReentrant {
         _state(taskId, Phase.Settled);
-        Task storage t = tasks[taskId];
         if (participants[taskId][msg.sender].claimed || evaluators[taskId][msg.sender].claimed) {
             revert AlreadyClaimed(taskId, msg.sender);
         }
-        _release(taskId, msg.sender);
-        uint256 amount = _take(taskId, t, msg.sender);
-        if (amount == 0) revert NothingToClaim(taskId, msg.sender);
-        t.token.safeTransfer(msg.sender, amount);
-        emit Claimed(taskId, msg.sender, amount);
+        if (_pay(taskId, tasks[taskId], msg.sender) == 0) revert NothingToClaim(taskId, msg.sender);
     }
 
     /// Anyone: pays each of `accounts` what it is owed, to itself (the same entitlements
@@ -924,13 +990,8 @@ contract DinTaskManager is ReentrancyGuard {
     function claimFor(uint64 taskId, address[] calldata accounts) external nonReentrant {
         _state(taskId, Phase.Settled);
         Task storage t = tasks[taskId];
-        IERC20 token = t.token;
         for (uint256 i = 0; i < accounts.length; ++i) {
-            if (participants[taskId][accounts[i]].index1 == 0) _release(taskId, accounts[i]);
-            uint256 amount = _take(taskId, t, accounts[i]);
-            if (amount == 0) continue;
-            token.safeTransfer(accounts[i], amount);
-            emit Claimed(taskId, accounts[i], amount);
+            _pay(taskId, t, accounts[i]);
         }
     }
 
@@ -955,7 +1016,7 @@ contract DinTaskManager is ReentrancyGuard {
 
     /// The rest of a task's record.
     function task(uint64 taskId) external view returns (Task memory) {
-        return tasks[taskId];
+        Task memory t = tasks[taskId]; return t;
     }
 
     /// The derived participant and evaluator seeds of the current round.

@@ -193,6 +193,10 @@ pub fn params(
         stagePeriod: PERIOD as u32,
         registrationEnd: registration_end,
         gate: Address::ZERO,
+        clipMilli: 8_000,
+        scaleBits: 12,
+        maxWeight: 1_000,
+        testSet: din_chain::client::cid_hash(&fake_cid("t")),
     }
 }
 
