@@ -12,7 +12,7 @@
 //!     [--participants 30] [--subgroup-size 10] [--evaluators-per-subgroup 3]
 //!     [--rounds 5] [--model mlp] [--local-epochs 5] [--lr 0.1] [--seed 0]
 //!     [--drop N] [--lying-evaluators N] [--garbage-updates N] [--restart-every N]
-//!     [--data DIR]
+//!     [--forged-words huge-weight|worst-in-bounds] [--no-bound-checks] [--data DIR]
 //! ```
 //!
 //! The data is MNIST's 10k split compiled into din (no files needed); `--data DIR`
@@ -29,13 +29,17 @@
 //! N` Evaluators lie (the 1st, 3rd, ... about aggregates, the 2nd, 4th, ... about
 //! scores); `--garbage-updates N` Participants upload noise or models trained on
 //! inverted labels; `--restart-every N` drops a role every N actions and rebuilds it
-//! from its state directory (the crash drill).
+//! from its state directory (the crash drill); `--forged-words KIND` makes every
+//! subgroup's first member of each round write forged words into its masked update (a
+//! million added to its weight, or the most the task's bounds allow), and
+//! `--no-bound-checks` has the Evaluators accept sums outside the bounds (to measure
+//! what the check buys: `benches/README.md`).
 
 use std::error::Error;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use din::local::{Progress, TaskOptions, TaskSummary, run_task};
+use din::local::{Forgery, Progress, TaskOptions, TaskSummary, run_task};
 use din_examples::chart::{Canvas, Panel, colour};
 
 struct Args {
@@ -70,6 +74,19 @@ fn parse() -> Result<Args, Box<dyn Error>> {
             "--garbage-updates" => o.garbage_updates = value()?.parse()?,
             "--restart-every" => o.restart_every = value()?.parse()?,
             "--data" => o.data_dir = Some(value()?.into()),
+            "--forged-words" => {
+                o.forged_words = Some(match value()?.as_str() {
+                    "huge-weight" => Forgery::HugeWeight,
+                    "worst-in-bounds" => Forgery::WorstInBounds,
+                    other => {
+                        return Err(format!(
+                            "--forged-words {other:?}: expected huge-weight or worst-in-bounds"
+                        )
+                        .into());
+                    }
+                });
+            }
+            "--no-bound-checks" => o.bound_checks = false,
             "-h" | "--help" => {
                 return Err("see the header of examples/quickstart.rs for the flags".into());
             }
@@ -124,7 +141,7 @@ fn din_units(wei: &str) -> f64 {
 }
 
 fn print_tables(s: &TaskSummary) {
-    println!("\nround  test accuracy  verified");
+    println!("\nround  test accuracy  verified  rejected subgroups");
     for (r, acc) in s.accuracy_per_round.iter().enumerate() {
         let r = r as u16 + 1;
         let ok = if s.verified_rounds.contains(&r) {
@@ -132,7 +149,13 @@ fn print_tables(s: &TaskSummary) {
         } else {
             "NO"
         };
-        println!("{r:>5}  {acc:>13.4}  {ok:>8}");
+        let rejected: Vec<String> = s
+            .rejected_subgroups
+            .iter()
+            .filter(|(round, _)| *round == r)
+            .map(|(_, j)| j.to_string())
+            .collect();
+        println!("{r:>5}  {acc:>13.4}  {ok:>8}  {}", rejected.join(","));
     }
     println!(
         "\ngas per role: {}",

@@ -27,7 +27,7 @@ use din_chain::alloy::primitives::{Address, Bytes, U256, keccak256};
 use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, fund_and_stake};
 use din_chain::{Chain, DeployConfig, DevChain, Din, EmbeddedChain, deploy};
-use din_core::secagg::{FixedPoint, SubgroupAggregate};
+use din_core::secagg::SubgroupAggregate;
 use din_core::{DType, FsStore, MemStore, ParamManifest, ParamSpec, Store};
 
 struct Args {
@@ -139,6 +139,11 @@ fn round<S: Store>(
         stagePeriod: P as u32,
         registrationEnd: chain.block()?.timestamp + P,
         gate: Address::ZERO,
+        clipMilli: 8_000,
+        scaleBits: 12,
+        maxWeight: 1_000,
+        // No scoring in this benchmark: a stand-in commitment.
+        testSet: din::chain::alloy::primitives::B256::repeat_byte(1),
     };
     let (task, _) = din.create_task(owner, &params, &genesis)?;
     for &p in &parts {
@@ -162,7 +167,7 @@ fn round<S: Store>(
     };
 
     let t0 = Instant::now();
-    let views = subgroups(&din, task, 1, a.d, &FixedPoint::default())?;
+    let views = subgroups(&din, task, 1, a.d)?;
     let view = views.first().ok_or("no subgroup")?;
     let mut clients: Vec<ParticipantRound<'_, S>> = Vec::new();
     for (i, &m) in view.members.iter().enumerate() {
@@ -211,7 +216,10 @@ fn round<S: Store>(
     din.finalize_subgroup(owner, task, 0, voters, hashes)?;
     let cid = accepted_aggregate(&din, task, 1, 0)?.ok_or("subgroup not accepted")?;
     let agg: SubgroupAggregate = fetch(store, &cid)?;
-    let (global, weight) = combine(&[agg], &FixedPoint::default())?;
+    let (global, weight) = combine(
+        &[agg],
+        &din::round::onchain::fixed_point(&din.task(task)?, 1),
+    )?;
     let model = store.put(&din_fl::params::encode_model(&manifest, &global))?;
     din.publish_model(owner, task, 1, &model)?;
     mark("finalize_and_publish", &mut stages);

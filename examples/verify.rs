@@ -16,7 +16,6 @@ use std::error::Error;
 
 use din::chain::alloy::primitives::Address;
 use din::chain::{Deployment, Din, RpcChain};
-use din::core::secagg::FixedPoint;
 use din::round::verify::verify_round;
 use din::store::IpfsStore;
 
@@ -51,7 +50,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         task.ok_or("--task is required")?,
         round.ok_or("--round is required")?,
     );
-    let report = verify_round(&din, &store, task, round, &FixedPoint::default())?;
+    let report = verify_round(&din, &store, task, round)?;
     let subgroups: Vec<serde_json::Value> = report
         .subgroups
         .iter()

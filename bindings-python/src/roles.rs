@@ -576,8 +576,7 @@ role_class!(Owner {
         let (_, shape, classes) = genesis.spec();
         let test = dataset(test_x, test_y, &shape, classes)?;
         let neighbours = neighbours.unwrap_or(subgroup_size.saturating_sub(1));
-        let config = OwnerConfig {
-            params: TaskParams {
+        let mut params = TaskParams {
                 token: din.deployment.token,
                 deposit,
                 evaluatorFeeBps: evaluator_fee_bps,
@@ -594,13 +593,17 @@ role_class!(Owner {
                 stagePeriod: stage_period,
                 registrationEnd: 0,
                 gate: Address::ZERO,
-            },
+                ..Default::default()
+            };
+        // Clip 8, steps of 2^-12, weights up to 1000; `testSet` is set by the Owner.
+        din::round::onchain::set_bounds(&mut params, &FixedPoint::default());
+        let config = OwnerConfig {
+            params,
             registration_period: registration_period.unwrap_or(u64::from(stage_period)),
             participants,
             evaluators,
             genesis: genesis.file_bytes()?,
             test_set: test.to_bytes(),
-            fixed_point: FixedPoint::default(),
         };
         let role = OwnerRole::new(din, store, me, dir, config).map_err(din_err)?;
         Ok(Self {

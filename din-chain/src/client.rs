@@ -80,9 +80,8 @@ pub fn cid_hash(cid: &Cid) -> B256 {
 
 /// The vote of an Evaluator that rejects a subgroup's sum as outside the task's bounds
 /// (the contract's `REJECTED`: `keccak256` of the empty CID).
-pub const REJECTED: B256 = alloy::primitives::b256!(
-    "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-);
+pub const REJECTED: B256 =
+    alloy::primitives::b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
 
 /// [`SubgroupResult::status`]: open (not finalized yet).
 pub const STATUS_OPEN: u8 = 0;

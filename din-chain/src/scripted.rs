@@ -123,10 +123,11 @@ pub fn finalize_hints<C: Chain + ?Sized>(
             continue;
         };
         let (_, slot) = Din::<C>::evaluator_slot(idx as u64, evaluators.len() as u64, per, eseed)?;
-        let cid = crate::client::cid_from_bytes(&ev.cid)?;
+        // The contract's vote hash: keccak256 of the CID bytes (of the empty CID for a
+        // rejection, `REJECTED`).
         if let (Some(v), Some(h)) = (voters.get_mut(slot as usize), hashes.get_mut(slot as usize)) {
             *v = ev.evaluator;
-            *h = cid_hash(&cid);
+            *h = alloy::primitives::keccak256(&ev.cid);
         }
     }
     Ok((voters, hashes))

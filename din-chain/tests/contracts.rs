@@ -1076,7 +1076,10 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
     for edit in bad {
         let mut p = good.clone();
         edit.apply(&mut p);
-        env.expect_revert(din.create_task(owner, &p, &fake_cid("g")), "InvalidParameter");
+        env.expect_revert(
+            din.create_task(owner, &p, &fake_cid("g")),
+            "InvalidParameter",
+        );
     }
     let (task, _) = din.create_task(owner, &good, &fake_cid("g")).must();
     let t = din.task(task).must();
@@ -1099,7 +1102,8 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
     let mut voters = vec![Address::ZERO; 3];
     let mut hashes = vec![B256::ZERO; 3];
     for (k, &e) in evals.iter().enumerate() {
-        let (j, slot) = din_chain::Din::<dyn din_chain::DevChain>::evaluator_slot(k as u64, 3, 3, eseed).must();
+        let (j, slot) =
+            din_chain::Din::<dyn din_chain::DevChain>::evaluator_slot(k as u64, 3, 3, eseed).must();
         assert_eq!(j, 0);
         // Two reject the sum, one vouches for it.
         if k < 2 {
@@ -1111,11 +1115,17 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
         }
         voters[slot as usize] = e;
     }
-    env.expect_revert(din.reject_aggregate(evals[0], task, 1, 0), "AlreadySubmitted");
+    env.expect_revert(
+        din.reject_aggregate(evals[0], task, 1, 0),
+        "AlreadySubmitted",
+    );
     env.advance(PERIOD);
     din.finalize_subgroup(a[0], task, 0, voters, hashes).must();
     let result = din.subgroup_result(task, 1, 0).must();
-    assert_eq!((result.status, result.accepted), (STATUS_REJECTED, REJECTED));
+    assert_eq!(
+        (result.status, result.accepted),
+        (STATUS_REJECTED, REJECTED)
+    );
     let slashed: Vec<Address> = din
         .events::<DinTaskManager::EvaluatorPenalized>()
         .must()
@@ -1123,7 +1133,11 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
         .filter(|e| e.taskId == task)
         .map(|e| e.evaluator)
         .collect();
-    assert_eq!(slashed, vec![evals[2]], "the one who vouched for a rejected sum");
+    assert_eq!(
+        slashed,
+        vec![evals[2]],
+        "the one who vouched for a rejected sum"
+    );
     // The round goes on without the subgroup: the owner publishes (its previous model).
     din.publish_model(owner, task, 1, &fake_cid("g")).must();
 }

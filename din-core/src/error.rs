@@ -230,6 +230,13 @@ pub enum Error {
         /// The client concerned.
         owner: u32,
     },
+    /// An unmasked subgroup sum is outside what clipped, bounded inputs can add up to
+    /// (review hole 4): some survivor wrote words no honest encoding produces.
+    #[error("subgroup sum out of bounds: {reason}")]
+    OutOfBounds {
+        /// Which bound, with the values.
+        reason: String,
+    },
     /// A reconstructed secret does not match what its owner committed to.
     #[error("client {owner}'s reconstructed {secret} does not match its commitment")]
     ShareMismatch {

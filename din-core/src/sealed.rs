@@ -1,16 +1,27 @@
-//! The sealed test set (paper §5.2; threat model §6, sixth and seventh threats).
+//! Sealed data: the test set and the Participants' contributions (paper §5.2; threat
+//! model §6, sixth and seventh threats; review hole 8).
 //!
 //! The Model Owner keeps the test split secret until training is over, then lets only
-//! the task's staked, assigned Evaluators read it:
-//! 1. [`seal`] encrypts the test set under a fresh [`DataKey`] (ChaCha20-Poly1305, random
-//!    nonce, bound to the task by associated data); the sealed bytes go to storage by
-//!    CID, where anyone may fetch them but nobody can read them.
-//! 2. After the final round, [`wrap_key`] encrypts the data key to each Evaluator's
-//!    X25519 public key (an ephemeral key per recipient, HKDF-SHA256, ChaCha20-Poly1305);
-//!    the [`KeyBundle`] goes to storage and its CID on-chain (`releaseTestSet`).
-//! 3. An Evaluator finds its entry, [`unwrap_key`]s it with its [`EvaluatorKey`] and
-//!    [`open`]s the test set. Wrong keys, another task's bundle, or tampered bytes fail
-//!    with [`Error::InvalidValue`].
+//! the task's staked, assigned Evaluators read it; each Participant's last model is read
+//! only by its subgroup's Evaluators:
+//! 1. [`seal`] encrypts the data under a fresh [`DataKey`] (ChaCha20-Poly1305). The
+//!    sealed bytes start with a **key commitment** (an HKDF output of the key), so they
+//!    open under exactly one key: an Owner cannot show different Evaluators different
+//!    plaintexts by wrapping different keys. The associated data names the [`Purpose`]
+//!    (separate labels for the test set and contributions) and a context (a
+//!    contribution's task and Participant). Each key seals one message; the nonce is
+//!    derived from it.
+//! 2. The Model Owner seals its test set **before** creating the task, and the task
+//!    commits to the sealed bytes' CID (`TaskParams.testSet`): the contract rejects a
+//!    release of anything else, so the test set cannot be chosen after seeing the models.
+//! 3. [`wrap_key`] encrypts the data key to each Evaluator's X25519 public key (an
+//!    ephemeral key per recipient, HKDF-SHA256, ChaCha20-Poly1305), bound to the task,
+//!    the purpose, the Evaluator and the sealed bytes ([`Binding`]), so a wrapped key
+//!    cannot be moved to other data. The [`KeyBundle`] goes to storage and its CID
+//!    on-chain (`releaseTestSet`).
+//! 4. An Evaluator finds its entry, [`unwrap_key`]s it with its [`EvaluatorKey`] and
+//!    [`open`]s the data. Wrong keys, another task's bundle, another Participant's name
+//!    or tampered bytes fail with [`Error::InvalidValue`].
 //!
 //! Secret types ([`DataKey`], [`EvaluatorKey`]) are zeroized on drop and have no
 //! `Debug`, `Clone` or serde.
@@ -26,12 +37,38 @@ use crate::encoding::{Canonical, MAX_ITEMS, Message, Reader, Writer};
 use crate::types::{Address, TaskId};
 use crate::{Error, Result};
 
-/// Version byte of sealed test sets.
-pub const SEALED_VERSION: u8 = 1;
-/// HKDF info of key wrapping.
-pub const WRAP_INFO: &[u8] = b"din/test-set/v1/wrap";
+/// Version byte of sealed data (2: key commitment, purpose labels, derived nonce).
+pub const SEALED_VERSION: u8 = 2;
 /// Length of a wrapped key's ciphertext (32-byte key + 16-byte tag).
 pub const WRAPPED_LEN: usize = 48;
+/// Bytes before the ciphertext: the version and the key commitment.
+const HEADER_LEN: usize = 1 + 32;
+
+/// What sealed bytes hold; each purpose has its own labels, so sealed data or a wrapped
+/// key of one purpose never opens as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The Model Owner's test set.
+    TestSet,
+    /// A Participant's contribution (its last local model).
+    Contribution,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::TestSet => b"din/sealed/v2/test-set",
+            Purpose::Contribution => b"din/sealed/v2/contribution",
+        }
+    }
+
+    fn wrap_label(self) -> &'static [u8] {
+        match self {
+            Purpose::TestSet => b"din/sealed/v2/test-set/wrap",
+            Purpose::Contribution => b"din/sealed/v2/contribution/wrap",
+        }
+    }
+}
 
 fn random32() -> Zeroizing<[u8; 32]> {
     use rand::Rng as _;
@@ -40,21 +77,31 @@ fn random32() -> Zeroizing<[u8; 32]> {
     out
 }
 
-fn aad(task: TaskId, what: &[u8]) -> Vec<u8> {
-    let mut a = Vec::with_capacity(8 + what.len());
-    a.extend_from_slice(&task.0.to_be_bytes());
-    a.extend_from_slice(what);
+/// `label || context length (u32 BE) || context`: the associated data of sealed bytes.
+fn aad(purpose: Purpose, context: &[u8]) -> Vec<u8> {
+    let label = purpose.label();
+    let mut a = Vec::with_capacity(label.len() + 4 + context.len());
+    a.extend_from_slice(label);
+    a.extend_from_slice(
+        &u32::try_from(context.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    a.extend_from_slice(context);
     a
 }
 
 fn decryption(what: &str) -> Error {
     Error::invalid(
-        "sealed test set",
-        format!("{what}: authentication failed (wrong key, another task, or tampered bytes)"),
+        "sealed data",
+        format!(
+            "{what}: authentication failed (wrong key, another task or participant, or tampered bytes)"
+        ),
     )
 }
 
-/// The symmetric key of one task's test set.
+/// The symmetric key of one sealed message. A key seals one message only (the nonce is
+/// derived from it).
 #[derive(ZeroizeOnDrop)]
 pub struct DataKey([u8; 32]);
 
@@ -64,12 +111,42 @@ impl DataKey {
         Self(*random32())
     }
 
-    fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(&self.0.into())
+    /// A key from 32 secret bytes, e.g. derived from a role's secret and a hash of what
+    /// it seals, so a restarted role seals the same bytes again.
+    pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Self {
+        Self(*bytes)
+    }
+
+    fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<()> {
+        Hkdf::<Sha256>::new(None, &self.0)
+            .expand(info, out)
+            .map_err(|_| Error::invalid("data key", "HKDF output length"))
+    }
+
+    /// The key commitment sealed bytes start with: `HKDF-SHA256(ikm = key, info =
+    /// "din/sealed/v2/key-commitment")`.
+    fn commitment(&self) -> Result<[u8; 32]> {
+        let mut out = [0u8; 32];
+        self.expand(b"din/sealed/v2/key-commitment", &mut out)?;
+        Ok(out)
+    }
+
+    fn cipher_and_nonce(&self) -> Result<(ChaCha20Poly1305, [u8; 12])> {
+        let mut okm = Zeroizing::new([0u8; 44]);
+        self.expand(b"din/sealed/v2/cipher", okm.as_mut())?;
+        let (k, n) = okm.split_at(32);
+        let key: [u8; 32] = k
+            .try_into()
+            .map_err(|_| Error::invalid("data key", "length"))?;
+        let key = Zeroizing::new(key);
+        let nonce: [u8; 12] = n
+            .try_into()
+            .map_err(|_| Error::invalid("data key", "length"))?;
+        Ok((ChaCha20Poly1305::new(&(*key).into()), nonce))
     }
 }
 
-/// An Evaluator's long-term X25519 key for receiving wrapped test-set keys.
+/// An Evaluator's long-term X25519 key for receiving wrapped data keys.
 #[derive(ZeroizeOnDrop)]
 pub struct EvaluatorKey(StaticSecret);
 
@@ -95,67 +172,110 @@ impl EvaluatorKey {
     }
 }
 
-/// Encrypts `test_set` for `task`: `version || nonce(12) || ciphertext+tag`.
+/// Encrypts `plaintext` for `purpose` under `key`, which must seal nothing else:
+/// `version || key commitment(32) || ciphertext+tag`, with associated data `purpose
+/// label || context`.
 ///
 /// # Errors
 /// [`Error::InvalidValue`] if the AEAD refuses (inputs beyond its limits).
-pub fn seal(task: TaskId, key: &DataKey, test_set: &[u8]) -> Result<Vec<u8>> {
-    let nonce_bytes = random32();
-    let mut nonce = [0u8; 12];
-    nonce.copy_from_slice(nonce_bytes.get(..12).unwrap_or(&[0; 12]));
-    let ct = key
-        .cipher()
+pub fn seal(purpose: Purpose, context: &[u8], key: &DataKey, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let (cipher, nonce) = key.cipher_and_nonce()?;
+    let ct = cipher
         .encrypt(
             (&nonce).into(),
             Payload {
-                msg: test_set,
-                aad: &aad(task, b"din/test-set/v1/data"),
+                msg: plaintext,
+                aad: &aad(purpose, context),
             },
         )
-        .map_err(|_| Error::invalid("sealed test set", "encryption failed"))?;
-    let mut out = Vec::with_capacity(1 + 12 + ct.len());
+        .map_err(|_| Error::invalid("sealed data", "encryption failed"))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
     out.push(SEALED_VERSION);
-    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&key.commitment()?);
     out.extend_from_slice(&ct);
     Ok(out)
 }
 
-/// Decrypts a sealed test set of `task`.
+/// Decrypts sealed bytes of `purpose` with `context`.
 ///
 /// # Errors
 /// [`Error::Truncated`] / [`Error::UnsupportedVersion`] for malformed bytes;
-/// [`Error::InvalidValue`] when authentication fails.
-pub fn open(task: TaskId, key: &DataKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+/// [`Error::InvalidValue`] when the key is not the one the bytes commit to, or
+/// authentication fails.
+pub fn open(
+    purpose: Purpose,
+    context: &[u8],
+    key: &DataKey,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     let mut r = Reader::new(sealed);
-    let version = r.u8("sealed test set version")?;
+    let version = r.u8("sealed data version")?;
     if version != SEALED_VERSION {
         return Err(Error::UnsupportedVersion {
             found: version,
             supported: SEALED_VERSION,
         });
     }
-    let nonce: [u8; 12] = r.array("sealed test set nonce")?;
+    let committed: [u8; 32] = r.array("sealed data key commitment")?;
     let ct = r.take(
-        sealed.len().saturating_sub(13),
-        "sealed test set ciphertext",
+        sealed.len().saturating_sub(HEADER_LEN),
+        "sealed data ciphertext",
     )?;
     if ct.len() < 16 {
         return Err(Error::Truncated {
-            context: "sealed test set ciphertext",
+            context: "sealed data ciphertext",
             needed: 16,
             remaining: ct.len(),
         });
     }
-    key.cipher()
+    let ours = key.commitment()?;
+    if ours
+        .iter()
+        .zip(&committed)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        != 0
+    {
+        return Err(Error::invalid(
+            "sealed data",
+            "the key is not the one these bytes commit to (a different key was wrapped to this evaluator)",
+        ));
+    }
+    let (cipher, nonce) = key.cipher_and_nonce()?;
+    cipher
         .decrypt(
             (&nonce).into(),
             Payload {
                 msg: ct,
-                aad: &aad(task, b"din/test-set/v1/data"),
+                aad: &aad(purpose, context),
             },
         )
         .map(Zeroizing::new)
-        .map_err(|_| decryption("test set"))
+        .map_err(|_| {
+            decryption(match purpose {
+                Purpose::TestSet => "test set",
+                Purpose::Contribution => "contribution",
+            })
+        })
+}
+
+/// What a wrapped key is bound to: the purpose, the context and the sealed bytes it
+/// opens (`SHA-256(label || context || sealed)`), so it cannot be moved to other data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    purpose: Purpose,
+    digest: [u8; 32],
+}
+
+impl Binding {
+    /// The binding of `sealed` (as [`seal`] returned it for `purpose` and `context`).
+    pub fn of(purpose: Purpose, context: &[u8], sealed: &[u8]) -> Self {
+        let mut a = aad(purpose, context);
+        a.extend_from_slice(sealed);
+        Self {
+            purpose,
+            digest: crate::hash::sha256(&a),
+        }
+    }
 }
 
 /// A data key encrypted to one Evaluator.
@@ -171,13 +291,15 @@ pub struct WrappedKey {
 
 fn kek(
     task: TaskId,
+    purpose: Purpose,
     shared: &[u8; 32],
     ephemeral: &[u8; 32],
     recipient: &[u8; 32],
 ) -> Result<ChaCha20Poly1305> {
     let hk = Hkdf::<Sha256>::new(Some(&task.0.to_be_bytes()), shared);
-    let mut info = Vec::with_capacity(WRAP_INFO.len() + 64);
-    info.extend_from_slice(WRAP_INFO);
+    let label = purpose.wrap_label();
+    let mut info = Vec::with_capacity(label.len() + 64);
+    info.extend_from_slice(label);
     info.extend_from_slice(ephemeral);
     info.extend_from_slice(recipient);
     let mut okm = Zeroizing::new([0u8; 32]);
@@ -186,7 +308,14 @@ fn kek(
     Ok(ChaCha20Poly1305::new(&(*okm).into()))
 }
 
-/// Encrypts `key` to the Evaluator `evaluator` whose X25519 public key is `recipient`.
+fn wrap_aad(evaluator: &Address, binding: &Binding) -> Vec<u8> {
+    let mut a = evaluator.as_bytes().to_vec();
+    a.extend_from_slice(&binding.digest);
+    a
+}
+
+/// Encrypts `key` to the Evaluator `evaluator` whose X25519 public key is `recipient`,
+/// for the sealed bytes `binding` names.
 ///
 /// # Errors
 /// [`Error::InvalidValue`] for a low-order (all-zero shared secret) public key.
@@ -195,6 +324,7 @@ pub fn wrap_key(
     key: &DataKey,
     evaluator: Address,
     recipient: &[u8; 32],
+    binding: &Binding,
 ) -> Result<WrappedKey> {
     let eph = StaticSecret::from(*random32());
     let eph_pub = PublicKey::from(&eph).to_bytes();
@@ -202,12 +332,12 @@ pub fn wrap_key(
     if shared.iter().all(|&b| b == 0) {
         return Err(Error::invalid("evaluator public key", "low-order point"));
     }
-    let ct = kek(task, &shared, &eph_pub, recipient)?
+    let ct = kek(task, binding.purpose, &shared, &eph_pub, recipient)?
         .encrypt(
             (&[0u8; 12]).into(),
             Payload {
                 msg: &key.0,
-                aad: evaluator.as_bytes(),
+                aad: &wrap_aad(&evaluator, binding),
             },
         )
         .map_err(|_| Error::invalid("key wrap", "encryption failed"))?;
@@ -224,22 +354,34 @@ pub fn wrap_key(
 /// Recovers the data key from `wrapped` with the Evaluator's key.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] when it was not wrapped to this key for this task.
-pub fn unwrap_key(task: TaskId, wrapped: &WrappedKey, me: &EvaluatorKey) -> Result<DataKey> {
+/// [`Error::InvalidValue`] when it was not wrapped to this key, for this task, for the
+/// sealed bytes `binding` names.
+pub fn unwrap_key(
+    task: TaskId,
+    wrapped: &WrappedKey,
+    me: &EvaluatorKey,
+    binding: &Binding,
+) -> Result<DataKey> {
     let shared = Zeroizing::new(
         me.0.diffie_hellman(&PublicKey::from(wrapped.ephemeral))
             .to_bytes(),
     );
-    let plain = kek(task, &shared, &wrapped.ephemeral, &me.public())?
-        .decrypt(
-            (&[0u8; 12]).into(),
-            Payload {
-                msg: &wrapped.ciphertext,
-                aad: wrapped.evaluator.as_bytes(),
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| decryption("wrapped key"))?;
+    let plain = kek(
+        task,
+        binding.purpose,
+        &shared,
+        &wrapped.ephemeral,
+        &me.public(),
+    )?
+    .decrypt(
+        (&[0u8; 12]).into(),
+        Payload {
+            msg: &wrapped.ciphertext,
+            aad: &wrap_aad(&wrapped.evaluator, binding),
+        },
+    )
+    .map(Zeroizing::new)
+    .map_err(|_| decryption("wrapped key"))?;
     let bytes: [u8; 32] = plain
         .as_slice()
         .try_into()
@@ -311,8 +453,17 @@ pub struct SealedContribution {
 }
 
 impl SealedContribution {
+    /// The associated data context of a contribution: `task (u64 BE) || participant`.
+    fn context(task: TaskId, participant: &Address) -> Vec<u8> {
+        let mut c = task.0.to_be_bytes().to_vec();
+        c.extend_from_slice(participant.as_bytes());
+        c
+    }
+
     /// Seals `model` (e.g. a din-fl model file) for the Evaluators `(address, X25519
-    /// public key)`.
+    /// public key)`. The Participant's address is in the associated data of the sealed
+    /// model and, with the sealed bytes, of every wrapped key: renaming the contribution
+    /// breaks it.
     ///
     /// # Errors
     /// [`Error::InvalidValue`] for a low-order Evaluator key.
@@ -323,15 +474,18 @@ impl SealedContribution {
         evaluators: &[(Address, [u8; 32])],
     ) -> Result<Self> {
         let key = DataKey::generate();
+        let context = Self::context(task, &participant);
+        let sealed = seal(Purpose::Contribution, &context, &key, model)?;
+        let binding = Binding::of(Purpose::Contribution, &context, &sealed);
         let keys = evaluators
             .iter()
-            .map(|(a, pk)| wrap_key(task, &key, *a, pk))
+            .map(|(a, pk)| wrap_key(task, &key, *a, pk, &binding))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             task,
             participant,
             keys,
-            sealed: seal(task, &key, model)?,
+            sealed,
         })
     }
 
@@ -350,8 +504,10 @@ impl SealedContribution {
                     format!("no key for evaluator {evaluator}"),
                 )
             })?;
-        let key = unwrap_key(self.task, wrapped, me)?;
-        open(self.task, &key, &self.sealed)
+        let context = Self::context(self.task, &self.participant);
+        let binding = Binding::of(Purpose::Contribution, &context, &self.sealed);
+        let key = unwrap_key(self.task, wrapped, me, &binding)?;
+        open(Purpose::Contribution, &context, &key, &self.sealed)
     }
 }
 

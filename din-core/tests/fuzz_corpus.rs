@@ -203,6 +203,11 @@ fn write_seed_corpus() {
                 &key,
                 din_core::Address([7; 20]),
                 &evaluator.public(),
+                &din_core::sealed::Binding::of(
+                    din_core::sealed::Purpose::TestSet,
+                    &[],
+                    b"sealed test set",
+                ),
             )
             .unwrap(),
         ],

@@ -98,6 +98,23 @@ fn truncated_input(i: usize) -> Edit<MaskedInput> {
     }))
 }
 
+/// Client `i` adds `value` to every coordinate word and `weight` to the weight word of
+/// its masked input (modulo 2^32): words no honest encoding produces (review hole 4).
+fn forged_words(i: usize, value: i64, weight: u64) -> Edit<MaskedInput> {
+    Some(Box::new(move |m| {
+        let n = m[i].words.len() / 4;
+        for (j, w) in m[i].words.chunks_exact_mut(4).enumerate() {
+            let old = u32::from_le_bytes(w.try_into().unwrap());
+            let add = if j + 1 == n {
+                weight as u32
+            } else {
+                value as u32
+            };
+            w.copy_from_slice(&old.wrapping_add(add).to_le_bytes());
+        }
+    }))
+}
+
 /// A round where the published messages of each stage go through `tamper` before the
 /// next stage reads them, and honest clients reveal for the survivor set of the public
 /// rule (`secagg::survivors`). A client whose own message was set aside drops out.
@@ -589,6 +606,64 @@ fn wrong_lengths_cost_only_their_sender() {
     ));
     // A failed attempt leaves the client able to mask correctly.
     clients[0].mask(&[0.0; 8], 1, &shares).unwrap();
+}
+
+/// Review hole 4: a client writes its own words. Masking hides them, so the check is on
+/// the unmasked sum: a total weight above survivors × max weight, or a coordinate beyond
+/// total weight × `ceil(clip · 2^f)`, fails [`SubgroupSum::check_bounds`] (Evaluators
+/// then reject the subgroup on chain). Honest sums always pass; what passes bounds a
+/// client's pull on the mean by the clip and the max weight.
+#[test]
+fn forged_words_fail_the_bounds_and_honest_sums_pass() {
+    let p = params(5, 4, 3, 8);
+    let fp = p.fixed_point;
+    let q = fp.max_step() as i64; // 8 · 2^12
+    run(&p, &[], &[])
+        .unmask()
+        .unwrap()
+        .check_bounds(&fp)
+        .unwrap();
+    let forged = |value: i64, weight: u64| {
+        let r = run_tampered(
+            &p,
+            &[],
+            &[],
+            Tamper {
+                masked: forged_words(2, value, weight),
+                ..Tamper::default()
+            },
+        );
+        let sum = r.unmask().unwrap();
+        assert_eq!(
+            sum.survivors,
+            vec![0, 1, 2, 3, 4],
+            "masking hides the forgery"
+        );
+        sum
+    };
+    // A huge weight: the subgroup's mean (and its weight in the global model) would be
+    // the attacker's to set.
+    let sum = forged(0, 1_000_000);
+    let err = sum.check_bounds(&fp).unwrap_err();
+    assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
+    assert!(err.to_string().contains("total weight"), "{err}");
+    // Values beyond the clip, with an honest-looking weight.
+    let err = forged(100 * q, 0).check_bounds(&fp).unwrap_err();
+    assert!(err.to_string().contains("coordinate 0 "), "{err}");
+    let err = forged(-100 * q, 0).check_bounds(&fp).unwrap_err();
+    assert!(matches!(err, Error::OutOfBounds { .. }), "{err}");
+    // A weight word that wraps to "negative" (below the survivors' count).
+    let err = forged(0, u64::from(u32::MAX) - 100)
+        .check_bounds(&fp)
+        .unwrap_err();
+    assert!(err.to_string().contains("total weight"), "{err}");
+    // The worst an attacker within the bounds can do: the largest weight, every value at
+    // the clip. It passes, and the mean stays within the clip.
+    let sum = forged(1000 * q, 1000 - 12);
+    sum.check_bounds(&fp).unwrap();
+    let (mean, weight) = sum.mean(&fp).unwrap();
+    assert_eq!(weight, 60 - 12 + 1000);
+    assert!(mean.iter().all(|m| m.abs() <= fp.clip as f32), "{mean:?}");
 }
 
 #[test]

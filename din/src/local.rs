@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::roles::evaluator::{EvaluatorFault, EvaluatorRole};
 use crate::roles::learning::{AccuracyScorer, Behaviour, FlTrainer, accuracy};
 use crate::roles::owner::{OwnerConfig, OwnerRole};
+pub use crate::roles::participant::Forgery;
 use crate::roles::participant::{ParticipantFault, ParticipantRole};
 use crate::roles::{GasLog, Role, StateDir, Step};
 use crate::round::verify::verify_round;
@@ -81,6 +82,12 @@ pub struct TaskOptions {
     /// Participants who upload garbage: the 1st, 3rd, ... noise, the others models
     /// trained on inverted labels (0).
     pub garbage_updates: usize,
+    /// In every round, every subgroup's first member (client 0) forges the words of its
+    /// masked update this way (`None`: nobody does; review hole 4).
+    pub forged_words: Option<Forgery>,
+    /// Evaluators check every subgroup sum against the task's input bounds and reject
+    /// those outside (true; false measures what a round is worth without the check).
+    pub bound_checks: bool,
     /// Where roles keep their state (a fresh temporary directory when `None`).
     pub state_dir: Option<PathBuf>,
     /// Crash drill: after every this many actions, one role (in turn a Participant, an
@@ -109,6 +116,8 @@ impl Default for TaskOptions {
             drop: 0,
             lying_evaluators: 0,
             garbage_updates: 0,
+            forged_words: None,
+            bound_checks: true,
             state_dir: None,
             restart_every: 0,
         }
@@ -200,6 +209,9 @@ pub struct TaskSummary {
     /// Rounds whose subgroup aggregates and global model a verifier recomputed from the
     /// chain and the store and found equal to the published CIDs.
     pub verified_rounds: Vec<u16>,
+    /// Subgroup rounds left out because a majority of Evaluators rejected the sum as
+    /// out of the task's bounds, as `(round, subgroup)`.
+    pub rejected_subgroups: Vec<(u16, u32)>,
     /// Seconds from start to the last claim.
     pub wall_seconds: f64,
 }
@@ -319,26 +331,29 @@ impl TaskPlan {
                 u32::from(neighbours),
             ) as u16
         });
+        let mut params = TaskParams {
+            token,
+            deposit: o.deposit,
+            evaluatorFeeBps: o.evaluator_fee_bps,
+            rounds: o.rounds,
+            subgroupSize: o.subgroup_size,
+            evaluatorsPerSubgroup: o.evaluators_per_subgroup,
+            neighbours,
+            threshold,
+            stagePeriod: stage_period,
+            registrationEnd: 0,
+            gate: Address::ZERO,
+            ..Default::default()
+        };
+        // Clip 8, steps of 2^-12, weights up to 1000; `testSet` is set by the Owner.
+        crate::round::onchain::set_bounds(&mut params, &FixedPoint::default());
         OwnerConfig {
-            params: TaskParams {
-                token,
-                deposit: o.deposit,
-                evaluatorFeeBps: o.evaluator_fee_bps,
-                rounds: o.rounds,
-                subgroupSize: o.subgroup_size,
-                evaluatorsPerSubgroup: o.evaluators_per_subgroup,
-                neighbours,
-                threshold,
-                stagePeriod: stage_period,
-                registrationEnd: 0,
-                gate: Address::ZERO,
-            },
+            params,
             registration_period: u64::from(stage_period),
             participants: o.participants as u32,
             evaluators: self.evaluators as u32,
             genesis: self.genesis.clone(),
             test_set: self.test_set.to_bytes(),
-            fixed_point: FixedPoint::default(),
         }
     }
 
@@ -356,6 +371,8 @@ impl TaskPlan {
     pub fn participant_fault(&self, i: usize) -> ParticipantFault {
         if self.dropped.contains(&i) {
             ParticipantFault::VanishAfterMasking(self.opts.rounds.min(2))
+        } else if let Some(f) = self.opts.forged_words {
+            ParticipantFault::ForgedWords(f)
         } else {
             ParticipantFault::None
         }
@@ -386,6 +403,9 @@ impl TaskPlan {
     /// aggregates and scores.
     pub fn evaluator_fault(&self, e: usize) -> EvaluatorFault {
         match e {
+            e if e >= self.opts.lying_evaluators && !self.opts.bound_checks => {
+                EvaluatorFault::NoBoundChecks
+            }
             e if e >= self.opts.lying_evaluators => EvaluatorFault::None,
             e if e % 2 == 0 => EvaluatorFault::WrongAggregates,
             _ => EvaluatorFault::WrongScores,
@@ -638,6 +658,7 @@ pub fn summarize<C: Chain + ?Sized, S: Store + ?Sized>(
     let opts = &plan.opts;
     let mut accuracy_per_round = Vec::new();
     let mut verified_rounds = Vec::new();
+    let mut rejected_subgroups = Vec::new();
     for r in 1..=opts.rounds {
         let cid = din.model(task, r)?.ok_or_else(|| Error::Inconsistent {
             what: "task",
@@ -645,9 +666,17 @@ pub fn summarize<C: Chain + ?Sized, S: Store + ?Sized>(
         })?;
         let (_, values) = din_fl::params::decode_model(&store.get(&cid)?)?;
         accuracy_per_round.push(accuracy(&plan.arch, &plan.test_set, &values)?);
-        if verify_round(din, store, task, r, &FixedPoint::default())?.ok() {
+        let report = verify_round(din, store, task, r)?;
+        if report.ok() {
             verified_rounds.push(r);
         }
+        rejected_subgroups.extend(
+            report
+                .subgroups
+                .iter()
+                .filter(|s| s.rejected)
+                .map(|s| (r, s.subgroup)),
+        );
     }
     let t = din.task(task)?;
     let claims: BTreeMap<Address, u128> = din
@@ -683,6 +712,7 @@ pub fn summarize<C: Chain + ?Sized, S: Store + ?Sized>(
                 EvaluatorFault::None => "honest",
                 EvaluatorFault::WrongAggregates => "wrong-aggregates",
                 EvaluatorFault::WrongScores => "wrong-scores",
+                EvaluatorFault::NoBoundChecks => "no-bound-checks",
             }
             .into(),
             slashed: gone.contains(a),
@@ -726,6 +756,7 @@ pub fn summarize<C: Chain + ?Sized, S: Store + ?Sized>(
         evaluator_outcomes,
         restarts,
         verified_rounds,
+        rejected_subgroups,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use din::round::evaluator::aggregate;
 use din::round::fetch;
-use din::round::onchain::{accepted_aggregate, messages, subgroups};
+use din::round::onchain::{accepted_aggregate, fixed_point, messages, subgroups};
 use din::round::owner::combine;
 use din::round::participant::ParticipantRound;
 use din::round::published::survivors;
@@ -30,7 +30,7 @@ use din_chain::{DeployConfig, DevChain, Din, EmbeddedChain, RpcChain, deploy};
 use din_core::content::cid_of;
 use din_core::scoring::{SCORE_ONE, median_scores_fixed, score_batch_commitment};
 use din_core::sealed::EvaluatorKey;
-use din_core::secagg::{FixedPoint, SubgroupAggregate};
+use din_core::secagg::SubgroupAggregate;
 use din_core::{FsStore, Store};
 
 const P: u64 = 3_600;
@@ -103,6 +103,13 @@ struct Started {
     evals: Vec<Address>,
     task: u64,
     manifest: din_core::ParamManifest,
+    /// The sealed test set the task committed to, and its key.
+    test_set: (din_core::sealed::DataKey, din_core::Cid),
+}
+
+/// The Owner's test set (stand-in bytes).
+fn test_set() -> Vec<u8> {
+    b"the 2,000 held-out samples".repeat(100)
 }
 
 fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> Started {
@@ -129,7 +136,14 @@ fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> S
         .unwrap();
     din.approve(owner, deployment.manager, U256::from(1_000_000u64))
         .unwrap();
+    // The Owner seals its test set first: the task commits to it.
+    let key = din_core::sealed::DataKey::generate();
+    let sealed = scoring::seal_test_set(store, &key, &test_set()).unwrap();
     let params = TaskParams {
+        clipMilli: 8_000,
+        scaleBits: 12,
+        maxWeight: 1_000,
+        testSet: din_chain::client::cid_hash(&sealed),
         token: deployment.token,
         deposit: 1_000_000,
         evaluatorFeeBps: 1_000,
@@ -159,6 +173,7 @@ fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> S
         evals,
         task,
         manifest,
+        test_set: (key, sealed),
     }
 }
 
@@ -176,9 +191,10 @@ fn a_secure_round_through_the_contracts() {
         evals,
         task,
         manifest,
+        test_set: committed_test_set,
     } = start(&b, &store, 10, 5, 6);
     let din = Din::new(chain, deployment);
-    let views = subgroups(&din, task, 1, D, &FixedPoint::default()).unwrap();
+    let views = subgroups(&din, task, 1, D).unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views.iter().map(|v| v.members.len()).sum::<usize>(), 10);
 
@@ -269,7 +285,7 @@ fn a_secure_round_through_the_contracts() {
         })
         .collect();
     assert_eq!(accepted[0].sum.dropped, vec![2]);
-    let (global, weight) = combine(&accepted, &FixedPoint::default()).unwrap();
+    let (global, weight) = combine(&accepted, &fixed_point(&din.task(task).unwrap(), 1)).unwrap();
     let total: u64 = survivors_updates.iter().map(|(_, w)| w).sum();
     assert_eq!(weight, total);
     for j in 0..D as usize {
@@ -291,7 +307,7 @@ fn a_secure_round_through_the_contracts() {
 
     // A verifier, from the chain and the store only: every subgroup checks out, the
     // recomputed model is the honest one, and the published one is caught.
-    let report = verify_round(&din, &store, task, 1, &FixedPoint::default()).unwrap();
+    let report = verify_round(&din, &store, task, 1).unwrap();
     assert_eq!(report.subgroups.len(), 2);
     assert!(
         report
@@ -335,10 +351,18 @@ fn a_secure_round_through_the_contracts() {
         }
     }
     // The owner seals the test set and wraps its key to every assigned evaluator.
-    let test_set = b"the 2,000 held-out samples".repeat(100);
     let all_assigned: Vec<Address> = scorers.values().flatten().map(|(_, e, _)| *e).collect();
     let keys = scoring::evaluator_keys(&din, &all_assigned).unwrap();
-    scoring::release_test_set(&din, &store, owner, task, &test_set, &keys).unwrap();
+    // Another test set than the committed one is refused (review hole 8).
+    let other_key = din_core::sealed::DataKey::generate();
+    let other = scoring::seal_test_set(&store, &other_key, b"an easier test set").unwrap();
+    assert!(matches!(
+        scoring::release_test_set(&din, &store, owner, task, (&other_key, &other), &keys),
+        Err(din::Error::Chain(e)) if e.revert_name().as_deref() == Some("TestSetMismatch")
+    ));
+    let (key, sealed) = &committed_test_set;
+    scoring::release_test_set(&din, &store, owner, task, (key, sealed), &keys).unwrap();
+    let test_set = test_set();
     assert!(matches!(
         scoring::submit_contribution(&din, &store, task, parts[0], b"late", &keys),
         Err(din::Error::Chain(_))
@@ -375,8 +399,14 @@ fn a_secure_round_through_the_contracts() {
                 .members
                 .iter()
                 .map(|m| {
-                    let file = scoring::open_contribution(&store, &contributions[m], &e, &ekeys[k])
-                        .unwrap();
+                    let file = scoring::open_contribution(
+                        &store,
+                        (task, m),
+                        &contributions[m],
+                        &e,
+                        &ekeys[k],
+                    )
+                    .unwrap();
                     let (_, w) = din_fl::params::decode_model(&file).unwrap();
                     // A stand-in metric on the model: closeness to the honest global model.
                     let dist = w
@@ -464,9 +494,7 @@ fn a_replayed_cid_costs_only_the_replayer(b: &Backend) {
     let s = start(b, &store, 5, 5, 3);
     let din = Din::new(chain, s.deployment);
     let task = s.task;
-    let view = subgroups(&din, task, 1, D, &FixedPoint::default())
-        .unwrap()
-        .remove(0);
+    let view = subgroups(&din, task, 1, D).unwrap().remove(0);
     let (victim, replayer) = (view.members[0], view.members[4]);
     let mut clients: BTreeMap<Address, ParticipantRound<'_, FsStore>> = BTreeMap::new();
     let mut published = BTreeMap::new();
@@ -560,4 +588,103 @@ fn a_replayed_cid_costs_only_the_replayer(b: &Backend) {
         cids.windows(2).all(|w| w[0] == w[1]),
         "honest Evaluators agree"
     );
+}
+
+/// Review hole 4 through the contracts: a member adds a million to the weight word of
+/// its masked update (masking hides it, and it would own its subgroup's mean and that
+/// subgroup's weight in the global model). Every honest Evaluator finds the unmasked sum
+/// out of the task's bounds and rejects it on chain; the majority leaves the subgroup
+/// out of the round (`STATUS_REJECTED`), a verifier confirms the rejection from the
+/// messages, and the round goes on.
+#[test]
+fn a_forged_weight_is_rejected_by_the_majority_on_the_embedded_evm() {
+    a_forged_weight_is_rejected_by_the_majority(&Backend::embedded());
+}
+
+#[test]
+fn a_forged_weight_is_rejected_by_the_majority_on_anvil() {
+    a_forged_weight_is_rejected_by_the_majority(&Backend::anvil());
+}
+
+fn a_forged_weight_is_rejected_by_the_majority(b: &Backend) {
+    use din_chain::client::{REJECTED, STATUS_REJECTED};
+    use din_core::secagg::MaskedInput;
+    let chain = b.chain.as_ref();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    let s = start(b, &store, 5, 5, 3);
+    let din = Din::new(chain, s.deployment);
+    let task = s.task;
+    let view = subgroups(&din, task, 1, D).unwrap().remove(0);
+    let forger = view.members[2];
+    let mut clients = Vec::new();
+    for (i, &m) in view.members.iter().enumerate() {
+        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
+        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
+        clients.push(c);
+    }
+    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
+    for (c, &m) in clients.iter_mut().zip(&view.members) {
+        let cid = c.share_keys(&adverts).unwrap();
+        din.submit_message(m, task, 1, 1, &cid).unwrap();
+    }
+    let shares = messages(&din, task, 1, &view).unwrap().shares;
+    for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
+        let mut cid = c.mask(&update(i), 10 + i as u64, &shares).unwrap();
+        if m == forger {
+            let mut forged: MaskedInput = fetch(&store, &cid).unwrap();
+            let last = forged.words.len() - 4;
+            let w = u32::from_le_bytes(forged.words[last..].try_into().unwrap());
+            forged.words[last..].copy_from_slice(&w.wrapping_add(1_000_000).to_le_bytes());
+            cid = din::round::put(&store, &forged).unwrap();
+        }
+        din.submit_update(m, task, 1, &cid).unwrap();
+    }
+    chain.advance_time(3 * P).unwrap();
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let alive = survivors(&store, &view.params, &msgs).unwrap();
+    assert_eq!(alive, vec![0, 1, 2, 3, 4], "masking hides the forgery");
+    for (c, &m) in clients.iter_mut().zip(&view.members) {
+        let cid = c.unmask(&alive).unwrap();
+        din.submit_message(m, task, 1, 3, &cid).unwrap();
+    }
+    chain.advance_time(P).unwrap();
+
+    // Every Evaluator unmasks the same sum, finds it out of bounds and rejects it.
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let (_, eseed) = din.seeds(task).unwrap();
+    for (k, &e) in s.evals.iter().enumerate() {
+        let (j, _) = Din::<dyn DevChain>::evaluator_slot(k as u64, 3, 3, eseed).unwrap();
+        assert_eq!(j, 0);
+        let (agg, _) = aggregate(&store, &view.params, &msgs).unwrap();
+        let (_, weight) = agg.sum.mean(&view.params.fixed_point).unwrap();
+        assert_eq!(
+            weight,
+            10 + 11 + 12 + 13 + 14 + 1_000_000,
+            "the forged weight is in the sum"
+        );
+        let err = agg.sum.check_bounds(&view.params.fixed_point).unwrap_err();
+        assert!(err.to_string().contains("total weight"), "{err}");
+        din.reject_aggregate(e, task, 1, j).unwrap();
+    }
+    chain.advance_time(P).unwrap();
+    let (voters, hashes) = finalize_hints(&din, task, 1, 0, 3).unwrap();
+    assert!(hashes.iter().all(|h| *h == REJECTED));
+    din.finalize_subgroup(s.owner, task, 0, voters, hashes)
+        .unwrap();
+    assert_eq!(
+        din.subgroup_result(task, 1, 0).unwrap().status,
+        STATUS_REJECTED
+    );
+    assert_eq!(accepted_aggregate(&din, task, 1, 0).unwrap(), None);
+    // The round goes on without the subgroup: the Owner republishes the genesis model,
+    // and a verifier confirms the rejection from the round's messages.
+    let genesis = din.model(task, 0).unwrap().unwrap();
+    din.publish_model(s.owner, task, 1, &genesis).unwrap();
+    let report = verify_round(&din, &store, task, 1).unwrap();
+    assert!(
+        report.subgroups[0].rejected && report.subgroups[0].verified,
+        "{report:?}"
+    );
+    assert_eq!(report.published, Some(genesis));
 }

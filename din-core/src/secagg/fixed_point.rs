@@ -98,6 +98,67 @@ impl Default for FixedPoint {
 }
 
 impl FixedPoint {
+    /// The encoding a task fixes on chain (`clipMilli`, `scaleBits`, `maxWeight` of the
+    /// task manager's `TaskParams`): values clipped to `±clip_milli / 1000`, steps of
+    /// `2^-scale_bits`, weights up to `max_weight`, for subgroups of up to `max_clients`.
+    pub fn from_task(clip_milli: u32, scale_bits: u8, max_weight: u32, max_clients: u32) -> Self {
+        Self {
+            clip: f64::from(clip_milli) / 1000.0,
+            scale_bits: u32::from(scale_bits),
+            max_weight: u64::from(max_weight),
+            max_clients,
+        }
+    }
+
+    /// The largest magnitude of one encoded value before weighting: `ceil(clip · 2^f)`.
+    pub fn max_step(&self) -> u128 {
+        ((self.clip * 2f64.powi(self.scale_bits as i32)).ceil() as u128).max(1)
+    }
+
+    /// Checks that a sum of `clients` encoded inputs can be one (review hole 4): its
+    /// total weight `W` is in `clients ..= clients · max_weight`, and every coordinate's
+    /// magnitude is at most `W · ceil(clip · 2^f)`. Words any honest encoding can
+    /// produce always pass; a client that wrote a huge weight or values beyond the clip
+    /// makes the sum fail unless it stays within these bounds.
+    ///
+    /// # Errors
+    /// [`Error::OutOfBounds`] naming the bound; [`Error::FixedPoint`] for an empty sum.
+    pub fn check_sum<W: MaskWord>(&self, sum: &[W], clients: u32) -> Result<()> {
+        let (total, values) = sum
+            .split_last()
+            .ok_or_else(|| Error::FixedPoint("empty sum".into()))?;
+        let total = u128::from(total.to_u64());
+        let n = u128::from(clients);
+        if total < n || total > n * u128::from(self.max_weight) {
+            return Err(Error::OutOfBounds {
+                reason: format!(
+                    "total weight {total} of {clients} clients is outside {n}..={} (max weight {} each)",
+                    n * u128::from(self.max_weight),
+                    self.max_weight
+                ),
+            });
+        }
+        let limit = total * self.max_step();
+        let bits = W::BYTES as u32 * 8;
+        for (j, w) in values.iter().enumerate() {
+            let v = w.to_u64();
+            let magnitude = if bits == 64 {
+                u128::from((v as i64).unsigned_abs())
+            } else {
+                u128::from(((v as u32) as i32).unsigned_abs())
+            };
+            if magnitude > limit {
+                return Err(Error::OutOfBounds {
+                    reason: format!(
+                        "coordinate {j} has magnitude {magnitude}, above total weight {total} x max step {}",
+                        self.max_step()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn bound(&self) -> Result<u128> {
         if !self.clip.is_finite() || self.clip <= 0.0 || self.clip > 1e12 {
             return Err(Error::FixedPoint(format!(

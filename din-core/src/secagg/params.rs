@@ -103,15 +103,21 @@ impl SecAggParams {
         graph::neighbours(self.clients, self.neighbours, &self.graph_seed)
     }
 
-    /// The round context: `SHA-256("din/secagg/v2" || task || round || subgroup ||
-    /// graph seed)`, the HKDF salt of every key, so nothing carries across rounds.
+    /// The round context: `SHA-256("din/secagg/v3" || task || round || subgroup ||
+    /// graph seed || clip as f64 bits || scale bits || max weight || max clients)`, the
+    /// HKDF salt of every key, so nothing carries across rounds, and clients who disagree
+    /// on the input bounds cannot complete a round together (review hole 4).
     pub fn context(&self) -> [u8; 32] {
         let mut w = Writer::new();
-        w.raw(b"din/secagg/v2");
+        w.raw(b"din/secagg/v3");
         self.task.encode(&mut w);
         self.round.encode(&mut w);
         self.subgroup.encode(&mut w);
         self.graph_seed.encode(&mut w);
+        w.u64(self.fixed_point.clip.to_bits());
+        w.u32(self.fixed_point.scale_bits);
+        w.u64(self.fixed_point.max_weight);
+        w.u32(self.fixed_point.max_clients);
         sha256(&w.into_bytes())
     }
 

@@ -59,6 +59,19 @@ impl SubgroupSum {
         sha256(&self.words)
     }
 
+    /// Checks the sum against the task's bounds ([`FixedPoint::check_sum`] for its
+    /// survivors): Evaluators reject a sum that fails on chain (review hole 4).
+    ///
+    /// # Errors
+    /// [`Error::OutOfBounds`].
+    pub fn check_bounds(&self, fixed_point: &FixedPoint) -> Result<()> {
+        let clients = u32::try_from(self.survivors.len()).unwrap_or(u32::MAX);
+        match self.width {
+            Width::W32 => fixed_point.check_sum(&le_bytes_to_words::<u32>(&self.words), clients),
+            Width::W64 => fixed_point.check_sum(&le_bytes_to_words::<u64>(&self.words), clients),
+        }
+    }
+
     /// The weighted mean of the survivors' updates and their total weight.
     ///
     /// # Errors

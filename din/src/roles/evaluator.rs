@@ -17,7 +17,7 @@ use din_chain::{Chain, Din};
 use din_core::content::cid_of;
 use din_core::scoring::score_batch_commitment;
 use din_core::sealed::EvaluatorKey;
-use din_core::secagg::{ClientSecret, FixedPoint};
+use din_core::secagg::ClientSecret;
 use din_core::{Digest32, Store, TaskId};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,10 @@ pub enum EvaluatorFault {
     /// Aggregates honestly but reports inverted scores (caught by the median check and
     /// slashed).
     WrongScores,
+    /// Submits every aggregate without checking it against the task's input bounds
+    /// (review hole 4): what a round is worth without the check, for measurements. It is
+    /// slashed where the honest majority rejects.
+    NoBoundChecks,
 }
 
 /// Scores committed, kept until revealed.
@@ -62,7 +66,6 @@ pub struct EvaluatorRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     key: EvaluatorKey,
     scorer: Box<dyn ContributionScorer + 'a>,
     stake: U256,
-    fixed_point: FixedPoint,
     fault: EvaluatorFault,
     record: Record,
     vector_len: Option<u32>,
@@ -101,7 +104,6 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             dir,
             scorer,
             stake,
-            fixed_point: FixedPoint::default(),
             fault: EvaluatorFault::None,
             vector_len: None,
             gas: GasLog::default(),
@@ -187,7 +189,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
     /// Subgroup `j` of `round`, as the chain defines it.
     fn view(&mut self, round: u16, j: u32) -> Result<SubgroupView> {
         let len = self.vector_len()?;
-        let views = subgroups(&self.din, self.task, round, len, &self.fixed_point)?;
+        let views = subgroups(&self.din, self.task, round, len)?;
         views
             .into_iter()
             .nth(j as usize)
@@ -232,12 +234,28 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         }
         let view = self.view(round, j)?;
         let msgs = messages(&self.din, self.task, round, &view)?;
-        let cid = match self.fault {
-            EvaluatorFault::WrongAggregates => {
-                cid_of(format!("a convenient aggregate from {}", self.me).as_bytes())
+        let (agg, cid) = match self.fault {
+            EvaluatorFault::WrongAggregates => (
+                None,
+                cid_of(format!("a convenient aggregate from {}", self.me).as_bytes()),
+            ),
+            _ => {
+                let (agg, cid) = aggregate(self.store, &view.params, &msgs)?;
+                (Some(agg), cid)
             }
-            _ => aggregate(self.store, &view.params, &msgs)?.1,
         };
+        // A sum no bounded inputs can add up to is rejected: the subgroup is left out of
+        // the round once a majority agrees (review hole 4).
+        if let Some(agg) = agg
+            && self.fault != EvaluatorFault::NoBoundChecks
+            && let Err(e) = agg.sum.check_bounds(&view.params.fixed_point)
+        {
+            let r = self.din.reject_aggregate(self.me, self.task, round, j)?;
+            self.gas.record("reject_aggregate", &r);
+            return Ok(Step::Acted(format!(
+                "round {round}: rejected subgroup {j} ({e})"
+            )));
+        }
         let r = self
             .din
             .submit_aggregate(self.me, self.task, round, j, &cid)?;
@@ -339,7 +357,14 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         let mut scores = Vec::with_capacity(view.members.len());
         for m in &view.members {
             let values = contributions.get(m).and_then(|cid| {
-                let file = scoring::open_contribution(self.store, cid, &self.me, &self.key).ok()?;
+                let file = scoring::open_contribution(
+                    self.store,
+                    (self.task, m),
+                    cid,
+                    &self.me,
+                    &self.key,
+                )
+                .ok()?;
                 let (_, values) = din_fl::params::decode_model(&file).ok()?;
                 (values.len() == global.len()).then_some(values)
             });

@@ -77,12 +77,6 @@ macro_rules! impl_role {
         crate::roles::impl_role!($t);
 
         impl<C: din_chain::Chain + ?Sized, S: din_core::Store + ?Sized> $t<'_, C, S> {
-            /// Uses `fixed_point` for updates (every role of a task must use the same).
-            pub fn with_fixed_point(mut self, fixed_point: din_core::secagg::FixedPoint) -> Self {
-                self.fixed_point = fixed_point;
-                self
-            }
-
             /// Injects `fault` (test and demonstration runs).
             pub fn with_fault(mut self, fault: $fault) -> Self {
                 self.fault = fault;

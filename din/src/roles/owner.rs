@@ -16,12 +16,13 @@ use din_chain::client::TaskParams;
 use din_chain::scripted::{finalize_hints, members_by_position, subgroup_range};
 use din_chain::{Chain, Din};
 use din_core::scoring::median_scores_fixed;
-use din_core::secagg::{FixedPoint, SubgroupAggregate};
+use din_core::sealed::DataKey;
+use din_core::secagg::SubgroupAggregate;
 use din_core::{Cid, Store};
 use serde::{Deserialize, Serialize};
 
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed};
-use crate::round::onchain::{accepted_aggregate, genesis, subgroups};
+use crate::round::onchain::{accepted_aggregate, fixed_point, genesis, subgroups};
 use crate::round::owner::combine;
 use crate::round::{fetch, scoring};
 use crate::{Error, Result};
@@ -31,8 +32,10 @@ const RECORD: &str = "owner.json";
 /// What the Owner wants from its task.
 #[derive(Debug, Clone)]
 pub struct OwnerConfig {
-    /// The task's parameters (`registrationEnd` is set from `registration_period` when
-    /// the task is created; `token` must be the deployment's DIN token).
+    /// The task's parameters (`registrationEnd` is set from `registration_period` and
+    /// `testSet` from the sealed `test_set` when the task is created; `token` must be
+    /// the deployment's DIN token). `clipMilli`, `scaleBits` and `maxWeight` bound every
+    /// Participant's input.
     pub params: TaskParams,
     /// Seconds registration stays open.
     pub registration_period: u64,
@@ -43,10 +46,9 @@ pub struct OwnerConfig {
     /// The genesis model file (din-fl's model format).
     pub genesis: Vec<u8>,
     /// The test set (bytes the scorers read, e.g. din-fl's `Dataset::to_bytes`);
-    /// stored sealed, opened only by the assigned Evaluators after the last round.
+    /// sealed before the task is created (the task commits to it), opened only by the
+    /// assigned Evaluators after the last round.
     pub test_set: Vec<u8>,
-    /// How updates are encoded (every role of a task must use the same).
-    pub fixed_point: FixedPoint,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -202,6 +204,8 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
         }
         let mut params = self.config.params.clone();
         params.registrationEnd = now(&self.din)? + self.config.registration_period;
+        let (_, sealed) = self.sealed_test_set()?;
+        params.testSet = din_chain::client::cid_hash(&sealed);
         let r = self.din.approve(
             self.me,
             self.din.deployment.manager,
@@ -213,6 +217,17 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
         self.record.task = Some(task);
         self.dir.save(RECORD, &self.record)?;
         Ok(Step::Acted(format!("created task {task}")))
+    }
+
+    /// The sealed test set's key and CID. The key comes from the Owner's secret and the
+    /// test set's hash, and sealing is deterministic per key, so a restarted Owner seals
+    /// the same bytes the task committed to.
+    fn sealed_test_set(&self) -> Result<(DataKey, Cid)> {
+        let mut label = b"din/owner/test-set-key/".to_vec();
+        label.extend_from_slice(&din_core::hash::sha256(&self.config.test_set));
+        let key = DataKey::from_bytes(self.dir.secret()?.derive_key(&label));
+        let sealed = scoring::seal_test_set(self.store, &key, &self.config.test_set)?;
+        Ok((key, sealed))
     }
 
     fn start(&mut self, task: u64) -> Result<Step> {
@@ -280,7 +295,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     /// the genesis manifest; the previous model again when no subgroup was accepted.
     fn global_model(&self, task: u64, round: u16) -> Result<Cid> {
         let (manifest, len) = genesis(&self.din, self.store, task)?;
-        let views = subgroups(&self.din, task, round, len, &self.config.fixed_point)?;
+        let views = subgroups(&self.din, task, round, len)?;
         let mut accepted: Vec<SubgroupAggregate> = Vec::new();
         for v in &views {
             if let Some(cid) = accepted_aggregate(&self.din, task, round, v.subgroup)? {
@@ -296,7 +311,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
                     reason: format!("no model before round {round}"),
                 });
         }
-        let (global, _) = combine(&accepted, &self.config.fixed_point)?;
+        let (global, _) = combine(&accepted, &fixed_point(&self.din.task(task)?, 1))?;
         Ok(self
             .store
             .put(&din_fl::params::encode_model(&manifest, &global))?)
@@ -332,12 +347,13 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
             .map(|(e, _, _)| e)
             .collect();
         let keys = scoring::evaluator_keys(&self.din, &evaluators)?;
-        let (_, _, r) = scoring::release_test_set(
+        let (key, sealed) = self.sealed_test_set()?;
+        let (_, r) = scoring::release_test_set(
             &self.din,
             self.store,
             self.me,
             task,
-            &self.config.test_set,
+            (&key, &sealed),
             &keys,
         )?;
         self.gas.record("release_test_set", &r);

@@ -14,7 +14,7 @@
 
 use din_chain::alloy::primitives::{Address, Bytes};
 use din_chain::{Chain, Din};
-use din_core::secagg::{AdvertiseKeys, FixedPoint, Participant, RoundRatchet, ShareKeys};
+use din_core::secagg::{AdvertiseKeys, Participant, RoundRatchet, ShareKeys};
 use din_core::{ParamManifest, Store};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,38 @@ pub enum ParticipantFault {
     /// Uploads its masked update in this round, then vanishes for good: no unmasking
     /// shares, no later rounds, no contribution, no claim.
     VanishAfterMasking(u16),
+    /// Writes words no honest encoding produces into its masked update in every round
+    /// where it is its subgroup's first member (client 0), so a task has one forger per
+    /// subgroup (review hole 4).
+    ForgedWords(Forgery),
+}
+
+/// How a [`ParticipantFault::ForgedWords`] Participant forges its words. Masking hides
+/// them; only the bounds check on the unmasked sum can catch them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgery {
+    /// Adds a million to its weight word: without bound checks its subgroup's mean, and
+    /// that subgroup's share of the global model, are its to set.
+    HugeWeight,
+    /// The most influence the bounds allow: the task's maximum weight, and every
+    /// coordinate at the clip, opposite in sign to its own trained parameters (so
+    /// pulling the global model away from where training takes it).
+    WorstInBounds,
+}
+
+/// Adds `value(j)` to word `j` of `masked` and `weight` to its last (weight) word,
+/// modulo the word width.
+fn forge(masked: &mut din_core::secagg::MaskedInput, value: impl Fn(usize) -> i64, weight: u64) {
+    let bytes = masked.width.bytes();
+    let n = masked.words.len() / bytes;
+    for (j, w) in masked.words.chunks_exact_mut(bytes).enumerate() {
+        let add = if j + 1 == n { weight } else { value(j) as u64 };
+        if let Ok(b) = <[u8; 4]>::try_from(&*w) {
+            w.copy_from_slice(&u32::from_le_bytes(b).wrapping_add(add as u32).to_le_bytes());
+        } else if let Ok(b) = <[u8; 8]>::try_from(&*w) {
+            w.copy_from_slice(&u64::from_le_bytes(b).wrapping_add(add).to_le_bytes());
+        }
+    }
 }
 
 /// What a Participant keeps across restarts (besides its secret and its updates).
@@ -69,7 +101,6 @@ pub struct ParticipantRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     /// is over.
     ratchet: RoundRatchet,
     trainer: Box<dyn LocalTrainer + 'a>,
-    fixed_point: FixedPoint,
     fault: ParticipantFault,
     record: Record,
     live: Option<Live>,
@@ -104,7 +135,6 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             record: dir.load(RECORD)?,
             dir,
             trainer,
-            fixed_point: FixedPoint::default(),
             fault: ParticipantFault::None,
             live: None,
             genesis: None,
@@ -222,7 +252,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                 return Ok(Step::wait(format!("the seed event of round {round}"), None));
             }
             let (_, len) = self.genesis()?;
-            let views = subgroups(&self.din, self.task, round, len, &self.fixed_point)?;
+            let views = subgroups(&self.din, self.task, round, len)?;
             let Some(view) = views.into_iter().find(|v| v.index_of(&self.me).is_some()) else {
                 return Ok(Step::wait(
                     format!("round {} (not in a subgroup)", round + 1),
@@ -314,7 +344,32 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             };
             let (shares, _) =
                 fetch_bound::<ShareKeys, _>(self.store, &live.view.params, &msgs.shares)?;
-            let masked = live.client.mask(&update, weight, &shares)?;
+            let fp = live.view.params.fixed_point;
+            let masked = match self.fault {
+                ParticipantFault::ForgedWords(Forgery::HugeWeight) if live.client.index() == 0 => {
+                    let mut m = live.client.mask(&update, weight, &shares)?;
+                    forge(&mut m, |_| 0, 1_000_000);
+                    m
+                }
+                ParticipantFault::ForgedWords(Forgery::WorstInBounds)
+                    if live.client.index() == 0 =>
+                {
+                    // Zeros at weight 1 encode exactly as (0, ..., 0, 1).
+                    let mut m = live.client.mask(&vec![0.0; update.len()], 1, &shares)?;
+                    let pull = (fp.max_weight as i64) * (fp.max_step() as i64);
+                    let signs: Vec<i64> = update
+                        .iter()
+                        .map(|&u| if u > 0.0 { -pull } else { pull })
+                        .collect();
+                    forge(
+                        &mut m,
+                        |j| signs.get(j).copied().unwrap_or(0),
+                        fp.max_weight - 1,
+                    );
+                    m
+                }
+                _ => live.client.mask(&update, weight, &shares)?,
+            };
             live.done |= 0b100;
             if sent & 0b100 == 0 {
                 let cid = put(self.store, &masked)?;
@@ -403,7 +458,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             ));
         };
         let (_, len) = self.genesis()?;
-        let views = subgroups(&self.din, self.task, rounds, len, &self.fixed_point)?;
+        let views = subgroups(&self.din, self.task, rounds, len)?;
         let Some(view) = views.iter().find(|v| v.index_of(&self.me).is_some()) else {
             return Ok(Step::wait("settlement", None));
         };

@@ -74,10 +74,29 @@ pub fn genesis<C: Chain + ?Sized, S: din_core::Store + ?Sized>(
     Ok((manifest, len))
 }
 
+/// The input bounds `task` fixed on chain (`clipMilli`, `scaleBits`, `maxWeight`), for
+/// a subgroup of `clients` members: how every role of the task encodes, masks and checks
+/// updates (review hole 4).
+pub fn fixed_point(task: &din_chain::client::Task, clients: u32) -> FixedPoint {
+    FixedPoint::from_task(
+        task.clipMilli,
+        task.scaleBits,
+        task.maxWeight,
+        clients.max(1),
+    )
+}
+
+/// Sets `params`' input bounds (`clipMilli`, `scaleBits`, `maxWeight`) from `fp`, the
+/// clip rounded to thousandths: the inverse of [`fixed_point`].
+pub fn set_bounds(params: &mut din_chain::client::TaskParams, fp: &FixedPoint) {
+    params.clipMilli = (fp.clip * 1000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+    params.scaleBits = u8::try_from(fp.scale_bits).unwrap_or(u8::MAX);
+    params.maxWeight = u32::try_from(fp.max_weight).unwrap_or(u32::MAX);
+}
+
 /// The subgroups of `round` of `task` (its seed must be drawn), for updates of
-/// `vector_len` values encoded with `fixed_point` (its `max_clients` is set per
-/// subgroup). Works for past rounds too: the seed comes from the round's `SeedDrawn`
-/// event.
+/// `vector_len` values encoded with the task's bounds ([`fixed_point`]). Works for past
+/// rounds too: the seed comes from the round's `SeedDrawn` event.
 ///
 /// The neighbour graph's seed is `keccak256(participant seed || subgroup as u32 BE)`.
 ///
@@ -88,7 +107,6 @@ pub fn subgroups<C: Chain + ?Sized>(
     task: u64,
     round: u16,
     vector_len: u32,
-    fixed_point: &FixedPoint,
 ) -> Result<Vec<SubgroupView>> {
     let seed = round_seed(din, task, round)?.ok_or_else(|| Error::Inconsistent {
         what: "round",
@@ -123,10 +141,7 @@ pub fn subgroups<C: Chain + ?Sized>(
                 neighbours: u32::from(config.neighbours),
                 threshold: u32::from(config.threshold),
                 vector_len,
-                fixed_point: FixedPoint {
-                    max_clients: clients.max(1),
-                    ..*fixed_point
-                },
+                fixed_point: fixed_point(&config, clients),
                 graph_seed: Digest32(keccak256(&seed_input).0),
             },
             members,

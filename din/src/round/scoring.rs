@@ -1,11 +1,14 @@
 //! Scoring on the sealed test set (paper §5.2), on-chain parts included.
 //!
-//! After the last round: Evaluators have published X25519 keys in the registry; each
-//! Participant seals its last local model to its subgroup's Evaluators and records it
-//! ([`submit_contribution`]); the Model Owner seals the test set and wraps its key to
-//! every assigned Evaluator ([`release_test_set`]); each Evaluator opens the test set
-//! ([`open_test_set`]) and its subgroup's contributions ([`contributions`],
-//! [`open_contribution`]), scores them, and commits and reveals through the task
+//! Before the task exists the Model Owner seals its test set ([`seal_test_set`]) and
+//! the task commits to the sealed bytes' CID. After the last round: Evaluators have
+//! published X25519 keys in the registry; each Participant seals its last local model to
+//! its subgroup's Evaluators and records it ([`submit_contribution`]); the Model Owner
+//! wraps the test set's key to every assigned Evaluator and releases it
+//! ([`release_test_set`]; the contract checks it is the committed test set); each
+//! Evaluator opens the test set ([`open_test_set`]) and its subgroup's contributions
+//! ([`contributions`], [`open_contribution`], which checks the sealed name against the
+//! account that recorded it), scores them, and commits and reveals through the task
 //! manager.
 
 use std::collections::BTreeMap;
@@ -16,7 +19,8 @@ use din_chain::bindings::DinTaskManager;
 use din_chain::client::cid_from_bytes;
 use din_chain::{Chain, Din};
 use din_core::sealed::{
-    DataKey, EvaluatorKey, KeyBundle, SealedContribution, open, seal, unwrap_key, wrap_key,
+    Binding, DataKey, EvaluatorKey, KeyBundle, Purpose, SealedContribution, open, seal, unwrap_key,
+    wrap_key,
 };
 use din_core::{Cid, Message, Store, TaskId};
 use zeroize::Zeroizing;
@@ -72,32 +76,42 @@ pub fn submit_contribution<C: Chain + ?Sized, S: Store + ?Sized>(
     Ok((cid, receipt))
 }
 
-/// Model Owner: seals `test_set` under a fresh key, wraps the key to `evaluators`,
-/// stores both and calls `releaseTestSet`. Returns the sealed test set's CID, the key
-/// bundle's CID and the transaction's receipt.
+/// Model Owner, before creating the task: seals `test_set` under `key` (which must seal
+/// nothing else) and stores it. The returned CID's hash is the task's `testSet`
+/// commitment (`din_chain::client::cid_hash`).
 ///
 /// # Errors
-/// Storage, sealing and chain errors.
+/// Sealing and storage errors.
+pub fn seal_test_set<S: Store + ?Sized>(store: &S, key: &DataKey, test_set: &[u8]) -> Result<Cid> {
+    Ok(store.put(&seal(Purpose::TestSet, &[], key, test_set)?)?)
+}
+
+/// Model Owner: wraps the key of the sealed test set `sealed` (as [`seal_test_set`]
+/// stored it) to `evaluators`, stores the bundle and calls `releaseTestSet`. Returns the
+/// key bundle's CID and the transaction's receipt.
+///
+/// # Errors
+/// Storage, sealing and chain errors (`TestSetMismatch` when `sealed` is not the test set
+/// the task committed to).
 pub fn release_test_set<C: Chain + ?Sized, S: Store + ?Sized>(
     din: &Din<'_, C>,
     store: &S,
     owner: Address,
     task: u64,
-    test_set: &[u8],
+    (key, sealed): (&DataKey, &Cid),
     evaluators: &[(din_core::Address, [u8; 32])],
-) -> Result<(Cid, Cid, Receipt)> {
-    let key = DataKey::generate();
-    let sealed = store.put(&seal(TaskId(task), &key, test_set)?)?;
+) -> Result<(Cid, Receipt)> {
+    let binding = Binding::of(Purpose::TestSet, &[], &store.get(sealed)?);
     let bundle = KeyBundle {
         task: TaskId(task),
         keys: evaluators
             .iter()
-            .map(|(a, pk)| wrap_key(TaskId(task), &key, *a, pk))
+            .map(|(a, pk)| wrap_key(TaskId(task), key, *a, pk, &binding))
             .collect::<din_core::Result<Vec<_>>>()?,
     };
     let bundle = store.put(&bundle.to_canonical_bytes())?;
-    let receipt = din.release_test_set(owner, task, &sealed, &bundle)?;
-    Ok((sealed, bundle, receipt))
+    let receipt = din.release_test_set(owner, task, sealed, &bundle)?;
+    Ok((bundle, receipt))
 }
 
 /// The sealed test set and key bundle CIDs of `task`, from its `TestSetReleased` event
@@ -152,8 +166,10 @@ pub fn open_test_set<S: Store + ?Sized>(
             what: "test set",
             reason: format!("the key bundle has no entry for evaluator {me}"),
         })?;
-    let data_key = unwrap_key(TaskId(task), wrapped, key)?;
-    Ok(open(TaskId(task), &data_key, &store.get(sealed)?)?)
+    let sealed = store.get(sealed)?;
+    let binding = Binding::of(Purpose::TestSet, &[], &sealed);
+    let data_key = unwrap_key(TaskId(task), wrapped, key, &binding)?;
+    Ok(open(Purpose::TestSet, &[], &data_key, &sealed)?)
 }
 
 /// The contribution CIDs recorded for `task`, by Participant.
@@ -171,17 +187,30 @@ pub fn contributions<C: Chain + ?Sized>(
         .collect()
 }
 
-/// Evaluator `me`: the model file of a contribution.
+/// Evaluator `me`: the model file of the contribution `submitter` recorded for `task`.
+/// The sealed name must be the submitter's (a copy of another Participant's
+/// contribution under a new CID would otherwise take its score: review hole 8).
 ///
 /// # Errors
-/// Storage and decoding errors; [`din_core::Error::InvalidValue`] when it is not sealed
+/// Storage and decoding errors; [`Error::Inconsistent`] for another task's or another
+/// Participant's contribution; [`din_core::Error::InvalidValue`] when it is not sealed
 /// to this Evaluator.
 pub fn open_contribution<S: Store + ?Sized>(
     store: &S,
+    (task, submitter): (u64, &Address),
     cid: &Cid,
     me: &Address,
     key: &EvaluatorKey,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let c: SealedContribution = fetch(store, cid)?;
+    if c.task != TaskId(task) || c.participant != core_address(submitter) {
+        return Err(Error::Inconsistent {
+            what: "contribution",
+            reason: format!(
+                "{cid} is sealed as task {}'s contribution of {}, recorded for task {task} by {submitter}",
+                c.task.0, c.participant
+            ),
+        });
+    }
     Ok(c.open(&core_address(me), key)?)
 }

@@ -1,6 +1,7 @@
 //! Verification by anyone: recompute a subgroup's aggregate from its messages and check
 //! the CID an Evaluator submitted.
 
+use din_chain::client::STATUS_REJECTED;
 use din_core::content::cid_of;
 use din_core::secagg::{SecAggParams, SubgroupAggregate};
 use din_core::{Cid, Message, Store};
@@ -9,11 +10,12 @@ use super::evaluator::{RoundMessages, compute};
 use crate::{Error, Result};
 
 /// Recomputes the aggregate of `params`'s subgroup from `messages` and checks that
-/// `claimed` is its CID. Returns the (verified) aggregate.
+/// `claimed` is its CID and that it is within the task's bounds. Returns the (verified)
+/// aggregate.
 ///
 /// # Errors
-/// [`Error::Inconsistent`] when the submitted CID is not the recomputed one; the errors
-/// of [`compute`].
+/// [`Error::Inconsistent`] when the submitted CID is not the recomputed one, or the sum
+/// is out of bounds (it should have been rejected); the errors of [`compute`].
 pub fn verify_subgroup<S: Store + ?Sized>(
     store: &S,
     params: &SecAggParams,
@@ -31,6 +33,15 @@ pub fn verify_subgroup<S: Store + ?Sized>(
             ),
         });
     }
+    agg.sum
+        .check_bounds(&params.fixed_point)
+        .map_err(|e| Error::Inconsistent {
+            what: "subgroup aggregate",
+            reason: format!(
+                "subgroup {} of round {} was accepted, but {e}",
+                params.subgroup, params.round
+            ),
+        })?;
     Ok(agg)
 }
 
@@ -39,9 +50,12 @@ pub fn verify_subgroup<S: Store + ?Sized>(
 pub struct SubgroupCheck {
     /// The subgroup.
     pub subgroup: u32,
-    /// The accepted aggregate's CID (`None`: the subgroup failed this round).
+    /// The accepted aggregate's CID (`None`: the subgroup failed or was rejected).
     pub accepted: Option<Cid>,
-    /// Whether the accepted aggregate equals the one recomputed from the messages.
+    /// A majority of its Evaluators rejected its sum as out of the task's bounds.
+    pub rejected: bool,
+    /// Whether the accepted aggregate equals the one recomputed from the messages (for
+    /// a rejected subgroup: whether the recomputed sum is indeed out of bounds).
     pub verified: bool,
     /// Why not, when it is not.
     pub problem: Option<String>,
@@ -68,15 +82,15 @@ impl RoundReport {
     pub fn ok(&self) -> bool {
         self.subgroups
             .iter()
-            .all(|s| s.accepted.is_none() || s.verified)
+            .all(|s| (s.accepted.is_none() && !s.rejected) || s.verified)
             && self.published.is_some()
             && self.published == self.recomputed
     }
 }
 
 /// Fetches everything about `round` of `task` from the chain and the store,
-/// recomputes every accepted subgroup aggregate from its messages and the global model
-/// from them (Participants send their full parameters; the global model is the
+/// recomputes every accepted subgroup aggregate from its messages (and every rejected
+/// one, which must be out of the task's bounds) and the global model from them (Participants send their full parameters; the global model is the
 /// weight-weighted mean, written as a din-fl model file with the genesis model's
 /// manifest), and compares with the CIDs on-chain.
 ///
@@ -88,20 +102,34 @@ pub fn verify_round<C: din_chain::Chain + ?Sized, S: Store + ?Sized>(
     store: &S,
     task: u64,
     round: u16,
-    fixed_point: &din_core::secagg::FixedPoint,
 ) -> Result<RoundReport> {
-    use super::onchain::{accepted_aggregate, genesis, messages, subgroups};
+    use super::onchain::{accepted_aggregate, fixed_point, genesis, messages, subgroups};
     let (manifest, vector_len) = genesis(din, store, task)?;
     let mut checks = Vec::new();
     let mut verified = Vec::new();
-    for view in subgroups(din, task, round, vector_len, fixed_point)? {
+    for view in subgroups(din, task, round, vector_len)? {
         let accepted = accepted_aggregate(din, task, round, view.subgroup)?;
+        let rejected = din.subgroup_result(task, round, view.subgroup)?.status == STATUS_REJECTED;
         let mut check = SubgroupCheck {
             subgroup: view.subgroup,
             accepted,
+            rejected,
             verified: false,
             problem: None,
         };
+        if rejected {
+            let msgs = messages(din, task, round, &view)?;
+            match compute(store, &view.params, &msgs) {
+                Ok(agg) if agg.sum.check_bounds(&view.params.fixed_point).is_err() => {
+                    check.verified = true;
+                }
+                Ok(_) => {
+                    check.problem =
+                        Some("rejected, but the recomputed sum is within bounds".into());
+                }
+                Err(e) => check.problem = Some(e.to_string()),
+            }
+        }
         if let Some(cid) = &accepted {
             let msgs = messages(din, task, round, &view)?;
             match verify_subgroup(store, &view.params, &msgs, cid) {
@@ -117,7 +145,7 @@ pub fn verify_round<C: din_chain::Chain + ?Sized, S: Store + ?Sized>(
     let recomputed = if verified.is_empty() {
         None
     } else {
-        let (global, _) = super::owner::combine(&verified, fixed_point)?;
+        let (global, _) = super::owner::combine(&verified, &fixed_point(&din.task(task)?, 1))?;
         Some(cid_of(&din_fl::params::encode_model(&manifest, &global)))
     };
     Ok(RoundReport {
