@@ -12,7 +12,8 @@
 //!     [--participants 30] [--subgroup-size 10] [--evaluators-per-subgroup 3]
 //!     [--rounds 5] [--model mlp] [--local-epochs 5] [--lr 0.1] [--seed 0]
 //!     [--drop N] [--lying-evaluators N] [--garbage-updates N] [--restart-every N]
-//!     [--forged-words huge-weight|worst-in-bounds] [--no-bound-checks] [--data DIR]
+//!     [--forged-words huge-weight|worst-in-bounds] [--forged-subgroups N]
+//!     [--no-bound-checks] [--clip 8] [--max-weight 1000] [--data DIR]
 //! ```
 //!
 //! The data is MNIST's 10k split compiled into din (no files needed); `--data DIR`
@@ -32,8 +33,9 @@
 //! from its state directory (the crash drill); `--forged-words KIND` makes every
 //! subgroup's first member of each round write forged words into its masked update (a
 //! million added to its weight, or the most the task's bounds allow), and
-//! `--no-bound-checks` has the Evaluators accept sums outside the bounds (to measure
-//! what the check buys: `benches/README.md`).
+//! `--forged-subgroups N` limits that to the first N subgroups, and `--no-bound-checks`
+//! has the Evaluators accept sums outside the bounds (to measure what the check buys:
+//! `benches/README.md`). `--clip` and `--max-weight` set the task's input bounds.
 
 use std::error::Error;
 use std::io::Write as _;
@@ -86,7 +88,10 @@ fn parse() -> Result<Args, Box<dyn Error>> {
                     }
                 });
             }
+            "--forged-subgroups" => o.forged_subgroups = value()?.parse()?,
             "--no-bound-checks" => o.bound_checks = false,
+            "--clip" => o.bounds.clip = value()?.parse()?,
+            "--max-weight" => o.bounds.max_weight = value()?.parse()?,
             "-h" | "--help" => {
                 return Err("see the header of examples/quickstart.rs for the flags".into());
             }

@@ -82,9 +82,16 @@ pub struct TaskOptions {
     /// Participants who upload garbage: the 1st, 3rd, ... noise, the others models
     /// trained on inverted labels (0).
     pub garbage_updates: usize,
-    /// In every round, every subgroup's first member (client 0) forges the words of its
-    /// masked update this way (`None`: nobody does; review hole 4).
+    /// In every round, the first member (client 0) of each of the first
+    /// `forged_subgroups` subgroups forges the words of its masked update this way
+    /// (`None`: nobody does; review hole 4).
     pub forged_words: Option<Forgery>,
+    /// Subgroups with a forger when `forged_words` is set (all of them: `u32::MAX`).
+    pub forged_subgroups: u32,
+    /// The task's input bounds: clip (to thousandths), precision and maximum weight per
+    /// Participant (`FixedPoint::default()`: clip 8, 2^-12, 1000; `max_clients` is
+    /// ignored). Every Participant's sample count must be at most the maximum weight.
+    pub bounds: FixedPoint,
     /// Evaluators check every subgroup sum against the task's input bounds and reject
     /// those outside (true; false measures what a round is worth without the check).
     pub bound_checks: bool,
@@ -117,6 +124,8 @@ impl Default for TaskOptions {
             lying_evaluators: 0,
             garbage_updates: 0,
             forged_words: None,
+            forged_subgroups: u32::MAX,
+            bounds: FixedPoint::default(),
             bound_checks: true,
             state_dir: None,
             restart_every: 0,
@@ -345,8 +354,8 @@ impl TaskPlan {
             gate: Address::ZERO,
             ..Default::default()
         };
-        // Clip 8, steps of 2^-12, weights up to 1000; `testSet` is set by the Owner.
-        crate::round::onchain::set_bounds(&mut params, &FixedPoint::default());
+        // `testSet` is set by the Owner.
+        crate::round::onchain::set_bounds(&mut params, &o.bounds);
         OwnerConfig {
             params,
             registration_period: u64::from(stage_period),
@@ -371,8 +380,11 @@ impl TaskPlan {
     pub fn participant_fault(&self, i: usize) -> ParticipantFault {
         if self.dropped.contains(&i) {
             ParticipantFault::VanishAfterMasking(self.opts.rounds.min(2))
-        } else if let Some(f) = self.opts.forged_words {
-            ParticipantFault::ForgedWords(f)
+        } else if let Some(forgery) = self.opts.forged_words {
+            ParticipantFault::ForgedWords {
+                forgery,
+                subgroups: self.opts.forged_subgroups,
+            }
         } else {
             ParticipantFault::None
         }

@@ -407,6 +407,19 @@ fn a_secure_round_through_the_contracts() {
                         &ekeys[k],
                     )
                     .unwrap();
+                    // The copy attack (review hole 8): recorded by anyone else, the same
+                    // sealed contribution is refused.
+                    let thief = v.members.iter().find(|x| *x != m).unwrap();
+                    assert!(matches!(
+                        scoring::open_contribution(
+                            &store,
+                            (task, thief),
+                            &contributions[m],
+                            &e,
+                            &ekeys[k]
+                        ),
+                        Err(din::Error::Inconsistent { .. })
+                    ));
                     let (_, w) = din_fl::params::decode_model(&file).unwrap();
                     // A stand-in metric on the model: closeness to the honest global model.
                     let dist = w

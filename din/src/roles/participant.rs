@@ -37,9 +37,14 @@ pub enum ParticipantFault {
     /// shares, no later rounds, no contribution, no claim.
     VanishAfterMasking(u16),
     /// Writes words no honest encoding produces into its masked update in every round
-    /// where it is its subgroup's first member (client 0), so a task has one forger per
-    /// subgroup (review hole 4).
-    ForgedWords(Forgery),
+    /// where it is the first member (client 0) of one of the first `subgroups`
+    /// subgroups, so a task has one forger in each of them (review hole 4).
+    ForgedWords {
+        /// How it forges.
+        forgery: Forgery,
+        /// In subgroups `0..subgroups`.
+        subgroups: u32,
+    },
 }
 
 /// How a [`ParticipantFault::ForgedWords`] Participant forges its words. Masking hides
@@ -345,15 +350,21 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             let (shares, _) =
                 fetch_bound::<ShareKeys, _>(self.store, &live.view.params, &msgs.shares)?;
             let fp = live.view.params.fixed_point;
-            let masked = match self.fault {
-                ParticipantFault::ForgedWords(Forgery::HugeWeight) if live.client.index() == 0 => {
+            let forgery = match self.fault {
+                ParticipantFault::ForgedWords { forgery, subgroups }
+                    if live.client.index() == 0 && live.view.subgroup < subgroups =>
+                {
+                    Some(forgery)
+                }
+                _ => None,
+            };
+            let masked = match forgery {
+                Some(Forgery::HugeWeight) => {
                     let mut m = live.client.mask(&update, weight, &shares)?;
                     forge(&mut m, |_| 0, 1_000_000);
                     m
                 }
-                ParticipantFault::ForgedWords(Forgery::WorstInBounds)
-                    if live.client.index() == 0 =>
-                {
+                Some(Forgery::WorstInBounds) => {
                     // Zeros at weight 1 encode exactly as (0, ..., 0, 1).
                     let mut m = live.client.mask(&vec![0.0; update.len()], 1, &shares)?;
                     let pull = (fp.max_weight as i64) * (fp.max_step() as i64);
@@ -368,7 +379,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                     );
                     m
                 }
-                _ => live.client.mask(&update, weight, &shares)?,
+                None => live.client.mask(&update, weight, &shares)?,
             };
             live.done |= 0b100;
             if sent & 0b100 == 0 {

@@ -73,7 +73,8 @@ pub struct RoundReport {
     /// The global model the Owner published for the round.
     pub published: Option<Cid>,
     /// The global model recomputed from the accepted aggregates (din-fl's model file of
-    /// the combined parameters, with the genesis model's manifest).
+    /// the combined parameters, with the genesis model's manifest); the previous round's
+    /// model when no subgroup was accepted.
     pub recomputed: Option<Cid>,
 }
 
@@ -143,7 +144,8 @@ pub fn verify_round<C: din_chain::Chain + ?Sized, S: Store + ?Sized>(
         checks.push(check);
     }
     let recomputed = if verified.is_empty() {
-        None
+        // No subgroup accepted: the round's model is the previous one again.
+        din.model(task, round.saturating_sub(1))?
     } else {
         let (global, _) = super::owner::combine(&verified, &fixed_point(&din.task(task)?, 1))?;
         Some(cid_of(&din_fl::params::encode_model(&manifest, &global)))
