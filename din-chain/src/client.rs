@@ -768,9 +768,19 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
     /// # Errors
     /// Transport failures.
     pub fn events<E: SolEvent>(&self) -> Result<Vec<E>> {
+        self.events_until(None)
+    }
+
+    /// [`Din::events`] up to block `to_block` (`None`: the latest): the view pinned at a
+    /// confirmed block, which a lagging node or a reorg above it cannot change.
+    ///
+    /// # Errors
+    /// Transport failures; undecodable logs.
+    pub fn events_until<E: SolEvent>(&self, to_block: Option<u64>) -> Result<Vec<E>> {
         let logs = self.chain.logs(&LogFilter {
             address: self.deployment.manager,
             from_block: self.deployment.block,
+            to_block,
             event: Some(E::SIGNATURE_HASH),
         })?;
         logs.iter()

@@ -701,3 +701,487 @@ fn a_forged_weight_is_rejected_by_the_majority(b: &Backend) {
     );
     assert_eq!(report.published, Some(genesis));
 }
+
+/// A node that is slow to index: it reports the true head but serves no logs from its
+/// newest `lag` blocks, and serves the rest in reverse order.
+struct StaleLogs<'a> {
+    inner: &'a dyn DevChain,
+    lag: u64,
+}
+
+impl din_chain::Chain for StaleLogs<'_> {
+    fn chain_id(&self) -> din_chain::Result<u64> {
+        self.inner.chain_id()
+    }
+    fn block(&self) -> din_chain::Result<din_chain::backend::BlockInfo> {
+        self.inner.block()
+    }
+    fn block_at(&self, number: u64) -> din_chain::Result<din_chain::backend::BlockInfo> {
+        self.inner.block_at(number)
+    }
+    fn call(&self, from: Address, to: Address, data: Bytes) -> din_chain::Result<Bytes> {
+        self.inner.call(from, to, data)
+    }
+    fn send(
+        &self,
+        tx: &din_chain::backend::TxRequest,
+    ) -> din_chain::Result<din_chain::backend::Receipt> {
+        self.inner.send(tx)
+    }
+    fn logs(
+        &self,
+        filter: &din_chain::backend::LogFilter,
+    ) -> din_chain::Result<Vec<din_chain::backend::LogEntry>> {
+        let indexed = self.inner.block()?.number.saturating_sub(self.lag);
+        let mut logs: Vec<_> = self
+            .inner
+            .logs(filter)?
+            .into_iter()
+            .filter(|l| l.block_number <= indexed)
+            .collect();
+        logs.reverse();
+        Ok(logs)
+    }
+    fn balance(&self, who: Address) -> din_chain::Result<U256> {
+        self.inner.balance(who)
+    }
+    fn accounts(&self) -> Vec<Address> {
+        self.inner.accounts()
+    }
+}
+
+/// Review hole 5: a member's masked update lands in the last block before the stage
+/// closes, and the Participant's node has not indexed its newest blocks. Read at the
+/// head, that member looks dropped, and an honest Participant would reveal its mask-key
+/// share although it survived (with its self-mask seed revealed by the others, its
+/// update would be public). Read at a confirmed block, the Participant waits until the
+/// confirmed block is past the stage's close, and then sees every survivor, whatever
+/// the order the node serves the logs in.
+#[test]
+fn a_stale_node_cannot_make_a_survivor_look_dropped_on_the_embedded_evm() {
+    a_stale_node_cannot_make_a_survivor_look_dropped(&Backend::embedded());
+}
+
+#[test]
+fn a_stale_node_cannot_make_a_survivor_look_dropped_on_anvil() {
+    a_stale_node_cannot_make_a_survivor_look_dropped(&Backend::anvil());
+}
+
+fn a_stale_node_cannot_make_a_survivor_look_dropped(b: &Backend) {
+    use din::round::onchain::confirmed_messages;
+    let chain = b.chain.as_ref();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    let s = start(b, &store, 5, 5, 3);
+    let din = Din::new(chain, s.deployment);
+    let task = s.task;
+    let t0 = din.round_state(task).unwrap().roundStart;
+    let view = subgroups(&din, task, 1, D).unwrap().remove(0);
+    let mut clients = Vec::new();
+    for (i, &m) in view.members.iter().enumerate() {
+        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
+        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
+        clients.push(c);
+    }
+    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
+    for (c, &m) in clients.iter_mut().zip(&view.members) {
+        let cid = c.share_keys(&adverts).unwrap();
+        din.submit_message(m, task, 1, 1, &cid).unwrap();
+    }
+    let shares = messages(&din, task, 1, &view).unwrap().shares;
+    for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
+        if i == 4 {
+            // The last member uploads just before the masked-input stage closes.
+            let now = chain.block().unwrap().timestamp;
+            chain.advance_time(t0 + 3 * P - now - 30).unwrap();
+        }
+        let cid = c.mask(&update(i), 10 + i as u64, &shares).unwrap();
+        din.submit_update(m, task, 1, &cid).unwrap();
+    }
+    chain.advance_time(60).unwrap(); // the stage is closed
+    let closes = t0 + 3 * P;
+    let stale = StaleLogs {
+        inner: chain,
+        lag: 2,
+    };
+    let node = Din::new(&stale, s.deployment);
+    let alive = |msgs: &din::round::published::RoundMessages| {
+        survivors(&store, &view.params, msgs).unwrap()
+    };
+
+    // At the head, through the stale node: the last member looks dropped.
+    let at_head = confirmed_messages(&node, (task, 1), &view, 0, closes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        alive(&at_head),
+        vec![0, 1, 2, 3],
+        "the attack: member 4 looks dropped"
+    );
+    // At a block two confirmations deep: not past the close yet, so wait.
+    assert!(
+        confirmed_messages(&node, (task, 1), &view, 2, closes)
+            .unwrap()
+            .is_none()
+    );
+    // Two blocks later the confirmed block is past the close and the node has indexed
+    // everything up to it: every survivor, whatever the order of the logs.
+    chain.mine(2).unwrap();
+    let confirmed = confirmed_messages(&node, (task, 1), &view, 2, closes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(alive(&confirmed), vec![0, 1, 2, 3, 4]);
+    let direct = confirmed_messages(&din, (task, 1), &view, 2, closes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        confirmed, direct,
+        "the same view as a node that is up to date"
+    );
+}
+
+/// A node for one Participant role: it can lag in indexing (as [`StaleLogs`]) and can
+/// "crash" the role by failing its unmasking transaction.
+struct FlakyNode<'a> {
+    inner: &'a dyn DevChain,
+    lag: u64,
+    crash_on_reveal: bool,
+}
+
+impl din_chain::Chain for FlakyNode<'_> {
+    fn chain_id(&self) -> din_chain::Result<u64> {
+        self.inner.chain_id()
+    }
+    fn block(&self) -> din_chain::Result<din_chain::backend::BlockInfo> {
+        self.inner.block()
+    }
+    fn block_at(&self, number: u64) -> din_chain::Result<din_chain::backend::BlockInfo> {
+        self.inner.block_at(number)
+    }
+    fn call(&self, from: Address, to: Address, data: Bytes) -> din_chain::Result<Bytes> {
+        self.inner.call(from, to, data)
+    }
+    fn send(
+        &self,
+        tx: &din_chain::backend::TxRequest,
+    ) -> din_chain::Result<din_chain::backend::Receipt> {
+        use din_chain::alloy::sol_types::SolCall;
+        let reveal = din_chain::bindings::DinTaskManager::submitMessageCall::abi_decode(&tx.data)
+            .is_ok_and(|c| c.stage == 3);
+        if self.crash_on_reveal && reveal {
+            return Err(din_chain::Error::Backend("the process died".into()));
+        }
+        self.inner.send(tx)
+    }
+    fn logs(
+        &self,
+        filter: &din_chain::backend::LogFilter,
+    ) -> din_chain::Result<Vec<din_chain::backend::LogEntry>> {
+        StaleLogs {
+            inner: self.inner,
+            lag: self.lag,
+        }
+        .logs(filter)
+    }
+    fn balance(&self, who: Address) -> din_chain::Result<U256> {
+        self.inner.balance(who)
+    }
+    fn accounts(&self) -> Vec<Address> {
+        self.inner.accounts()
+    }
+}
+
+/// A trainer that returns fixed parameters.
+struct Fixed(Vec<f32>, u64);
+
+impl din::roles::learning::LocalTrainer for Fixed {
+    fn train(&mut self, _: u16, _: &[f32]) -> din::Result<(Vec<f32>, u64)> {
+        Ok((self.0.clone(), self.1))
+    }
+}
+
+/// Review hole 5, across a restart: a Participant decides the survivor set (every
+/// member) and dies before its reveal is recorded; restarted against a node that has not
+/// indexed the last uploader's message, it keeps its recorded decision, so it never
+/// reveals the mask-key share of a member it once counted as a survivor (read afresh,
+/// that node would show the member dropped).
+#[test]
+fn a_restarted_participant_keeps_its_survivor_decision_on_the_embedded_evm() {
+    a_restarted_participant_keeps_its_survivor_decision(&Backend::embedded());
+}
+
+#[test]
+fn a_restarted_participant_keeps_its_survivor_decision_on_anvil() {
+    a_restarted_participant_keeps_its_survivor_decision(&Backend::anvil());
+}
+
+fn a_restarted_participant_keeps_its_survivor_decision(b: &Backend) {
+    use din::roles::participant::ParticipantRole;
+    use din::roles::{StateDir, Step};
+    use din_core::secagg::UnmaskShares;
+    let chain = b.chain.as_ref();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path().join("store")).unwrap();
+    let s = start(b, &store, 5, 5, 3);
+    let task = s.task;
+    let din = Din::new(chain, s.deployment);
+    let t0 = din.round_state(task).unwrap().roundStart;
+    let view = subgroups(&din, task, 1, D).unwrap().remove(0);
+    let node = |lag, crash_on_reveal| FlakyNode {
+        inner: chain,
+        lag,
+        crash_on_reveal,
+    };
+    let (up_to_date, crashing) = (node(0, false), node(0, true));
+    // A node that has not indexed its newest two blocks.
+    let stale = node(2, false);
+    fn role<'a>(
+        n: &'a FlakyNode<'a>,
+        store: &'a FsStore,
+        deployment: din_chain::Deployment,
+        (task, i, member): (u64, usize, Address),
+        dir: &std::path::Path,
+    ) -> ParticipantRole<'a, FlakyNode<'a>, FsStore> {
+        let state = StateDir::open(dir.join(format!("participant-{i}"))).unwrap();
+        let trainer = Box::new(Fixed(update(i), 10 + i as u64));
+        ParticipantRole::new(Din::new(n, deployment), store, member, task, state, trainer).unwrap()
+    }
+    let make = |i: usize, n| {
+        role(
+            n,
+            &store,
+            s.deployment,
+            (task, i, view.members[i]),
+            dir.path(),
+        )
+    };
+    // Stages 0 to 2 for everyone.
+    let mut others: Vec<_> = (1..5).map(|i| make(i, &up_to_date)).collect();
+    let mut first = make(0, &crashing);
+    for _ in 0..4 {
+        while let Step::Acted(_) = first.step().unwrap() {}
+        for r in &mut others {
+            while let Step::Acted(_) = r.step().unwrap() {}
+        }
+    }
+    let uploads = messages(&din, task, 1, &view).unwrap().masked;
+    assert_eq!(uploads.len(), 5, "every member uploaded");
+    let now = chain.block().unwrap().timestamp;
+    chain.advance_time(t0 + 3 * P - now).unwrap();
+
+    // It decides (every member survived), then dies before its reveal is recorded.
+    assert!(first.step().is_err());
+    drop(first);
+    // Restarted against a node that has not indexed the last upload: read afresh, the
+    // last member would look dropped.
+    let fresh = din::round::onchain::confirmed_messages(
+        &Din::new(&stale, s.deployment),
+        (task, 1),
+        &view,
+        0,
+        t0 + 3 * P,
+    )
+    .unwrap()
+    .unwrap();
+    let afresh = survivors(&store, &view.params, &fresh).unwrap();
+    assert_eq!(
+        afresh.len(),
+        4,
+        "the last uploader looks dropped: {afresh:?}"
+    );
+    let mut restarted = make(0, &stale);
+    while let Step::Acted(_) = restarted.step().unwrap() {}
+    let reveal = messages(&din, task, 1, &view)
+        .unwrap()
+        .reveals
+        .into_iter()
+        .find(|p| p.sender == 0)
+        .expect("the restarted Participant revealed");
+    let reveal: UnmaskShares = fetch(&store, &reveal.cid).unwrap();
+    assert_eq!(
+        reveal.survivors,
+        vec![0, 1, 2, 3, 4],
+        "its recorded decision"
+    );
+    assert!(
+        reveal.key_shares.is_empty(),
+        "no mask-key share of a member it counted as a survivor"
+    );
+}
+
+/// What the attacking member (client 4 of a subgroup of 5) does, review hole 3.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attack {
+    /// Its encrypted share for one neighbour is garbage.
+    GarbageShare,
+    /// It records no share message, then a masked input anyway.
+    SkipsStage1,
+    /// It reveals a wrong share.
+    WrongReveal,
+}
+
+/// Review hole 3 through the contracts: one member misbehaves at one stage; every
+/// honest member acts on the messages as recorded on chain, three Evaluators read them
+/// in different orders, and the round completes with one aggregate, bit-identical,
+/// that holds every honest update and names the attacker where it was set aside.
+fn an_attack_costs_only_the_attacker(b: &Backend, attack: Attack) -> SubgroupAggregate {
+    use din::round::published::Published;
+    use din_core::secagg::{ShareKeys, UnmaskShares};
+    let chain = b.chain.as_ref();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    let s = start(b, &store, 5, 5, 3);
+    let din = Din::new(chain, s.deployment);
+    let task = s.task;
+    let view = subgroups(&din, task, 1, D).unwrap().remove(0);
+    let mut clients = Vec::new();
+    for (i, &m) in view.members.iter().enumerate() {
+        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
+        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
+        clients.push(c);
+    }
+    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
+    let mut unpublished = None;
+    for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
+        let mut cid = c.share_keys(&adverts).unwrap();
+        if i == 4 && attack == Attack::SkipsStage1 {
+            unpublished = Some(Published { sender: 4, cid });
+            continue;
+        }
+        if i == 4 && attack == Attack::GarbageShare {
+            let mut msg: ShareKeys = fetch(&store, &cid).unwrap();
+            msg.shares[0].ciphertext[0] ^= 0x55;
+            cid = din::round::put(&store, &msg).unwrap();
+        }
+        din.submit_message(m, task, 1, 1, &cid).unwrap();
+    }
+    let shares = messages(&din, task, 1, &view).unwrap().shares;
+    for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
+        // The attacker that skipped stage 1 masks with its own unrecorded message.
+        let mut known = shares.clone();
+        known.extend(unpublished.clone().filter(|_| i == 4));
+        let cid = c.mask(&update(i), 10 + i as u64, &known).unwrap();
+        din.submit_update(m, task, 1, &cid).unwrap();
+    }
+    chain.advance_time(3 * P).unwrap();
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let alive = survivors(&store, &view.params, &msgs).unwrap();
+    for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
+        let Ok(mut cid) = c.unmask(&alive) else {
+            continue; // the attacker outside the survivor set may fail; it is its loss
+        };
+        if i == 4 && attack == Attack::WrongReveal {
+            let mut msg: UnmaskShares = fetch(&store, &cid).unwrap();
+            msg.self_mask_shares[0].share[0] ^= 0x55;
+            cid = din::round::put(&store, &msg).unwrap();
+        }
+        din.submit_message(m, task, 1, 3, &cid).unwrap();
+    }
+    chain.advance_time(P).unwrap();
+
+    let msgs = messages(&din, task, 1, &view).unwrap();
+    let mut out: Vec<(SubgroupAggregate, din_core::Cid)> = Vec::new();
+    for e in 0..3 {
+        let mut m = msgs.clone();
+        if e == 1 {
+            m.adverts.reverse();
+            m.shares.rotate_left(2);
+            m.reveals.reverse();
+        }
+        out.push(aggregate(&store, &view.params, &m).unwrap());
+    }
+    assert!(
+        out.windows(2).all(|w| w[0].1 == w[1].1),
+        "honest Evaluators agree"
+    );
+    let agg = out.remove(0).0;
+    assert!(
+        agg.sum.survivors.starts_with(&[0, 1, 2, 3]),
+        "{:?}",
+        agg.sum.survivors
+    );
+    assert!(
+        agg.sum.excluded.iter().all(|x| x.sender == 4),
+        "{:?}",
+        agg.sum.excluded
+    );
+    let (mean, weight) = agg.sum.mean(&view.params.fixed_point).unwrap();
+    let counted: Vec<usize> = agg.sum.survivors.iter().map(|&i| i as usize).collect();
+    assert_eq!(weight, counted.iter().map(|&i| 10 + i as u64).sum::<u64>());
+    for (j, got) in mean.iter().enumerate() {
+        let want = counted
+            .iter()
+            .map(|&i| f64::from(update(i)[j]) * (10 + i) as f64)
+            .sum::<f64>()
+            / weight as f64;
+        assert!((f64::from(*got) - want).abs() < 1e-3, "coordinate {j}");
+    }
+    agg
+}
+
+fn garbage_share(b: &Backend) {
+    let agg = an_attack_costs_only_the_attacker(b, Attack::GarbageShare);
+    assert_eq!(
+        agg.sum.survivors,
+        vec![0, 1, 2, 3, 4],
+        "its update still counts"
+    );
+}
+
+fn skipped_stage_1(b: &Backend) {
+    use din_core::secagg::ExclusionReason;
+    let agg = an_attack_costs_only_the_attacker(b, Attack::SkipsStage1);
+    assert_eq!(agg.sum.survivors, vec![0, 1, 2, 3]);
+    assert!(
+        agg.sum
+            .excluded
+            .iter()
+            .any(|x| x.sender == 4 && x.reason == ExclusionReason::OutOfOrder),
+        "{:?}",
+        agg.sum.excluded
+    );
+}
+
+fn wrong_reveal(b: &Backend) {
+    use din_core::secagg::ExclusionReason;
+    let agg = an_attack_costs_only_the_attacker(b, Attack::WrongReveal);
+    assert_eq!(agg.sum.survivors, vec![0, 1, 2, 3, 4]);
+    assert!(
+        agg.sum
+            .excluded
+            .iter()
+            .any(|x| x.sender == 4 && x.reason == ExclusionReason::BadReveal),
+        "{:?}",
+        agg.sum.excluded
+    );
+}
+
+#[test]
+fn a_garbage_share_costs_only_its_sender_on_the_embedded_evm() {
+    garbage_share(&Backend::embedded());
+}
+
+#[test]
+fn a_garbage_share_costs_only_its_sender_on_anvil() {
+    garbage_share(&Backend::anvil());
+}
+
+#[test]
+fn skipping_stage_1_costs_only_the_skipper_on_the_embedded_evm() {
+    skipped_stage_1(&Backend::embedded());
+}
+
+#[test]
+fn skipping_stage_1_costs_only_the_skipper_on_anvil() {
+    skipped_stage_1(&Backend::anvil());
+}
+
+#[test]
+fn a_wrong_reveal_costs_only_the_revealer_on_the_embedded_evm() {
+    wrong_reveal(&Backend::embedded());
+}
+
+#[test]
+fn a_wrong_reveal_costs_only_the_revealer_on_anvil() {
+    wrong_reveal(&Backend::anvil());
+}

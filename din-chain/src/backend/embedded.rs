@@ -38,6 +38,8 @@ struct State {
     timestamp: u64,
     logs: Vec<LogEntry>,
     accounts: BTreeSet<Address>,
+    /// `(first block, its timestamp)` of each run of blocks `BLOCK_TIME` apart.
+    runs: Vec<(u64, u64)>,
 }
 
 /// An in-process EVM chain (see the module docs).
@@ -70,6 +72,7 @@ impl EmbeddedChain {
                 timestamp: GENESIS_TIMESTAMP,
                 logs: Vec::new(),
                 accounts: BTreeSet::new(),
+                runs: vec![(0, GENESIS_TIMESTAMP)],
             }),
         }
     }
@@ -207,6 +210,7 @@ impl Chain for EmbeddedChain {
         };
         s.number = number;
         s.timestamp = timestamp;
+        s.runs.push((number, timestamp));
         match result {
             ExecutionResult::Success {
                 gas, logs, output, ..
@@ -238,6 +242,27 @@ impl Chain for EmbeddedChain {
         }
     }
 
+    fn block_at(&self, number: u64) -> Result<BlockInfo> {
+        let s = self.lock()?;
+        if number > s.number {
+            return Err(Error::Backend(format!(
+                "block {number} is beyond the latest, {}",
+                s.number
+            )));
+        }
+        let (first, t) = s
+            .runs
+            .iter()
+            .rev()
+            .find(|(n, _)| *n <= number)
+            .copied()
+            .unwrap_or((0, GENESIS_TIMESTAMP));
+        Ok(BlockInfo {
+            number,
+            timestamp: t + (number - first) * BLOCK_TIME,
+        })
+    }
+
     fn logs(&self, filter: &LogFilter) -> Result<Vec<LogEntry>> {
         let s = self.lock()?;
         Ok(s.logs
@@ -245,6 +270,7 @@ impl Chain for EmbeddedChain {
             .filter(|l| {
                 l.address == filter.address
                     && l.block_number >= filter.from_block
+                    && filter.to_block.is_none_or(|to| l.block_number <= to)
                     && filter
                         .event
                         .is_none_or(|e| l.topics.first().is_some_and(|t| *t == e))
@@ -273,11 +299,17 @@ impl DevChain for EmbeddedChain {
         let mut s = self.lock()?;
         s.timestamp += seconds;
         s.number += 1;
+        let run = (s.number, s.timestamp);
+        s.runs.push(run);
         Ok(())
     }
 
     fn mine(&self, blocks: u64) -> Result<()> {
         let mut s = self.lock()?;
+        if blocks > 0 {
+            let run = (s.number + 1, s.timestamp + BLOCK_TIME);
+            s.runs.push(run);
+        }
         s.number += blocks;
         s.timestamp += blocks * BLOCK_TIME;
         Ok(())

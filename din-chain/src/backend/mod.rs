@@ -95,14 +95,16 @@ pub struct BlockInfo {
     pub timestamp: u64,
 }
 
-/// A log query: logs of `address` from block `from_block` on, optionally with a given
-/// first topic (event signature).
+/// A log query: logs of `address` from block `from_block` on (up to `to_block`, if
+/// given), optionally with a given first topic (event signature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFilter {
     /// Emitting contract.
     pub address: Address,
     /// First block to include.
     pub from_block: u64,
+    /// Last block to include (`None`: the latest): a pinned view.
+    pub to_block: Option<u64>,
     /// Event signature hash, if only one event is wanted.
     pub event: Option<B256>,
 }
@@ -124,6 +126,13 @@ pub trait Chain: Send + Sync {
     /// # Errors
     /// Transport failures.
     fn block(&self) -> Result<BlockInfo>;
+
+    /// Block `number` (at most the latest).
+    ///
+    /// # Errors
+    /// Transport failures; [`crate::Error::Backend`] or [`crate::Error::Rpc`] for a block
+    /// the chain does not have.
+    fn block_at(&self, number: u64) -> Result<BlockInfo>;
 
     /// Executes a read-only call against the latest state.
     ///

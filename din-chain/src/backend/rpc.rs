@@ -153,6 +153,21 @@ impl Chain for RpcChain {
         })
     }
 
+    fn block_at(&self, number: u64) -> Result<BlockInfo> {
+        let p = self.provider()?;
+        self.runtime.block_on(async move {
+            let block = p
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+                .await
+                .map_err(rpc_error)?
+                .ok_or_else(|| Error::Rpc(format!("the node has no block {number}")))?;
+            Ok(BlockInfo {
+                number: block.header.number,
+                timestamp: block.header.timestamp,
+            })
+        })
+    }
+
     fn call(&self, from: Address, to: Address, data: Bytes) -> Result<Bytes> {
         let p = self.provider()?;
         let req = Self::request(&TxRequest::call(from, to, data));
@@ -221,6 +236,9 @@ impl Chain for RpcChain {
         let mut f = Filter::new()
             .address(filter.address)
             .from_block(filter.from_block);
+        if let Some(to) = filter.to_block {
+            f = f.to_block(to);
+        }
         if let Some(e) = filter.event {
             f = f.event_signature(e);
         }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::learning::ContributionScorer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed};
 use crate::round::evaluator::aggregate;
-use crate::round::onchain::{SubgroupView, genesis, messages, subgroups};
+use crate::round::onchain::{SubgroupView, confirmed_messages, genesis, subgroups};
 use crate::round::scoring;
 use crate::{Error, Result};
 
@@ -67,6 +67,7 @@ pub struct EvaluatorRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     scorer: Box<dyn ContributionScorer + 'a>,
     stake: U256,
     fault: EvaluatorFault,
+    confirmations: u64,
     record: Record,
     vector_len: Option<u32>,
     /// Gas this Evaluator's transactions used.
@@ -105,6 +106,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             scorer,
             stake,
             fault: EvaluatorFault::None,
+            confirmations: 0,
             vector_len: None,
             gas: GasLog::default(),
             claimed: None,
@@ -233,7 +235,21 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             return Ok(Step::wait(format!("round {} (missed)", round + 1), None));
         }
         let view = self.view(round, j)?;
-        let msgs = messages(&self.din, self.task, round, &view)?;
+        // Every message as the confirmed block shows it, once that block is past the
+        // unmasking stage (review hole 5).
+        let Some(msgs) = confirmed_messages(
+            &self.din,
+            (self.task, round),
+            &view,
+            self.confirmations,
+            t0 + 4 * p,
+        )?
+        else {
+            return Ok(Step::wait(
+                format!("confirmations of round {round}'s unmasking stage"),
+                None,
+            ));
+        };
         let (agg, cid) = match self.fault {
             EvaluatorFault::WrongAggregates => (
                 None,

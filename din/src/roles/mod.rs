@@ -77,6 +77,16 @@ macro_rules! impl_role {
         crate::roles::impl_role!($t);
 
         impl<C: din_chain::Chain + ?Sized, S: din_core::Store + ?Sized> $t<'_, C, S> {
+            /// Acts on the chain as it stands `confirmations` blocks below its head
+            /// (0, the default, suits the embedded chain; public networks want more): a
+            /// reorganization or a node slow to index the newest blocks cannot change
+            /// the survivor set a Participant reveals for, or the messages an Evaluator
+            /// aggregates (review hole 5).
+            pub fn with_confirmations(mut self, confirmations: u64) -> Self {
+                self.confirmations = confirmations;
+                self
+            }
+
             /// Injects `fault` (test and demonstration runs).
             pub fn with_fault(mut self, fault: $fault) -> Self {
                 self.fault = fault;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::learning::LocalTrainer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed, stages_sent};
-use crate::round::onchain::{SubgroupView, genesis, messages, subgroups};
+use crate::round::onchain::{SubgroupView, confirmed_messages, genesis, messages, subgroups};
 use crate::round::published::{fetch_bound, survivors};
 use crate::round::{put, scoring};
 use crate::{Error, Result};
@@ -84,6 +84,10 @@ struct Record {
     skipped: Vec<u16>,
     /// It vanished (fault injection).
     vanished: bool,
+    /// The survivor set it decided on in each round, persisted before revealing any
+    /// share for it (review hole 5).
+    #[serde(default)]
+    survivors: Vec<(u16, Vec<u32>)>,
 }
 
 /// The client of the round in progress, rebuilt after a restart.
@@ -107,6 +111,7 @@ pub struct ParticipantRole<'a, C: Chain + ?Sized, S: Store + ?Sized> {
     ratchet: RoundRatchet,
     trainer: Box<dyn LocalTrainer + 'a>,
     fault: ParticipantFault,
+    confirmations: u64,
     record: Record,
     live: Option<Live>,
     genesis: Option<(ParamManifest, u32)>,
@@ -141,6 +146,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             dir,
             trainer,
             fault: ParticipantFault::None,
+            confirmations: 0,
             live: None,
             genesis: None,
             gas: GasLog::default(),
@@ -205,6 +211,36 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
                 reason: format!("task {} is in unknown phase {other}", self.task),
             }),
         }
+    }
+
+    /// The survivor set of `round`, decided once (review hole 5): from the view pinned
+    /// at the confirmed block, once that block is past the masked-input stage
+    /// (`closes`), by the public rule over the bound messages (the set the Evaluators
+    /// unmask), and persisted before any share is revealed for it. A restarted
+    /// Participant, or one whose node later shows another set, keeps the first decision,
+    /// so it never reveals the mask-key share of a member it once counted as a
+    /// survivor. `None`: the confirmed block is not past the stage yet.
+    fn survivor_decision(&mut self, round: u16, closes: u64) -> Result<Option<Vec<u32>>> {
+        if let Some((_, decided)) = self.record.survivors.iter().find(|(r, _)| *r == round) {
+            return Ok(Some(decided.clone()));
+        }
+        let Some(live) = self.live.as_ref() else {
+            return Ok(None);
+        };
+        let Some(msgs) = confirmed_messages(
+            &self.din,
+            (self.task, round),
+            &live.view,
+            self.confirmations,
+            closes,
+        )?
+        else {
+            return Ok(None);
+        };
+        let alive = survivors(self.store, &live.view.params, &msgs)?;
+        self.record.survivors.push((round, alive.clone()));
+        self.save()?;
+        Ok(Some(alive))
     }
 
     fn skip(&mut self, round: u16, why: &str) -> Result<Step> {
@@ -397,18 +433,18 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         }
 
         // Stage 3: reveal unmasking shares for the survivors.
-        let Some(live) = self.live.as_mut() else {
-            return Ok(Step::wait("a round", None));
-        };
         if now < t0 + 3 * p {
             return Ok(Step::wait("the unmasking stage", Some(t0 + 3 * p)));
         }
         if now >= t0 + 4 * p {
             return self.skip(round, "missed the unmasking stage");
         }
-        // The survivor set by the public rule over the bound messages: the same set the
-        // Evaluators unmask (a replayed or malformed masked input does not count).
-        let alive = survivors(self.store, &live.view.params, &msgs)?;
+        let Some(alive) = self.survivor_decision(round, t0 + 3 * p)? else {
+            return Ok(Step::wait("confirmations of the masked-input stage", None));
+        };
+        let Some(live) = self.live.as_mut() else {
+            return Ok(Step::wait("a round", None));
+        };
         let reveal = live.client.unmask(&alive)?;
         live.done |= 0b1000;
         let cid = put(self.store, &reveal)?;

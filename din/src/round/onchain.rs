@@ -162,8 +162,23 @@ pub fn messages<C: Chain + ?Sized>(
     round: u16,
     view: &SubgroupView,
 ) -> Result<RoundMessages> {
+    messages_at(din, task, round, view, None)
+}
+
+/// [`messages`] as recorded up to block `to_block` (`None`: the latest): the view
+/// pinned at a confirmed block ([`confirmed_block`]).
+///
+/// # Errors
+/// Chain errors; undecodable CIDs.
+pub fn messages_at<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    round: u16,
+    view: &SubgroupView,
+    to_block: Option<u64>,
+) -> Result<RoundMessages> {
     let mut by_stage: [Vec<Published>; 4] = Default::default();
-    for ev in din.events::<DinTaskManager::Message>()? {
+    for ev in din.events_until::<DinTaskManager::Message>(to_block)? {
         if ev.taskId != task || ev.round != round {
             continue;
         }
@@ -188,6 +203,45 @@ pub fn messages<C: Chain + ?Sized>(
         masked,
         reveals,
     })
+}
+
+/// The block `confirmations` below the chain's head: what a role acts on, so that a
+/// reorganization of the newest blocks, or a node slow to index them, cannot change its
+/// view (review hole 5). 0 on the embedded chain, which never reorganizes.
+///
+/// # Errors
+/// Chain errors.
+pub fn confirmed_block<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    confirmations: u64,
+) -> Result<din_chain::backend::BlockInfo> {
+    let head = din.chain().block()?;
+    if confirmations == 0 {
+        return Ok(head);
+    }
+    Ok(din
+        .chain()
+        .block_at(head.number.saturating_sub(confirmations))?)
+}
+
+/// The messages of `view`'s subgroup in `round` as the chain shows them at the confirmed
+/// block ([`confirmed_block`]), once that block is at or past `closes` (the end of the
+/// stages the caller acts on); `None` while it is not (wait for more blocks).
+///
+/// # Errors
+/// Chain errors; undecodable CIDs.
+pub fn confirmed_messages<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    (task, round): (u64, u16),
+    view: &SubgroupView,
+    confirmations: u64,
+    closes: u64,
+) -> Result<Option<RoundMessages>> {
+    let pinned = confirmed_block(din, confirmations)?;
+    if pinned.timestamp < closes {
+        return Ok(None);
+    }
+    messages_at(din, task, round, view, Some(pinned.number)).map(Some)
 }
 
 /// The CID of the aggregate accepted for `subgroup` in `round`, if the subgroup was
