@@ -4,7 +4,7 @@
 #![no_main]
 
 use din_core::assignment::SubgroupAssignment;
-use din_core::sealed::{KeyBundle, SealedContribution};
+use din_core::sealed::{KeyBundle, Purpose, SealedContribution};
 use din_core::secagg::{AdvertiseKeys, MaskedInput, ShareKeys, SubgroupAggregate, UnmaskShares};
 use din_core::{Message, ModelRef, ScoreCommitment, ScoreReveal, TaskConfig, UpdateRecord};
 use libfuzzer_sys::fuzz_target;
@@ -28,8 +28,15 @@ fuzz_target!(|data: &[u8]| {
     check::<UnmaskShares>(data);
     check::<KeyBundle>(data);
     check::<SubgroupAggregate>(data);
+    // The bounds check of an unmasked sum (review hole 4): never panics on any words.
+    if let Ok(a) = SubgroupAggregate::from_canonical_bytes(data) {
+        let _ = a.sum.check_bounds(&din_core::secagg::FixedPoint::default());
+    }
     check::<SealedContribution>(data);
-    // The sealed test set's envelope: never panics on arbitrary bytes.
-    let key = din_core::sealed::DataKey::generate();
-    let _ = din_core::sealed::open(din_core::TaskId(1), &key, data);
+    // Sealed data v2's envelope (version, key commitment, ciphertext): never panics on
+    // arbitrary bytes, for either purpose.
+    let key = din_core::sealed::DataKey::from_bytes(zeroize::Zeroizing::new([7; 32]));
+    for purpose in [Purpose::TestSet, Purpose::Contribution] {
+        let _ = din_core::sealed::open(purpose, b"context", &key, data);
+    }
 });

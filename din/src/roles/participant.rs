@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::learning::LocalTrainer;
 use super::{GasLog, StateDir, Step, evaluator_assignment, now, phase, slashed, stages_sent};
 use crate::round::onchain::{SubgroupView, confirmed_messages, genesis, messages, subgroups};
-use crate::round::published::{fetch_bound, survivors};
+use crate::round::published::{RoundMessages, fetch_bound, survivors};
 use crate::round::{put, scoring};
 use crate::{Error, Result};
 
@@ -58,6 +58,47 @@ pub enum Forgery {
     /// coordinate at the clip, opposite in sign to its own trained parameters (so
     /// pulling the global model away from where training takes it).
     WorstInBounds,
+}
+
+/// The messages a Participant's stage-`stage` decision (1: whom to share keys with, 2:
+/// whose shares to mask against) rests on, fixed so that neither a restart nor a node
+/// that lags or reorganizes can change it (review hole 5): the latest view when it is
+/// already complete (every member advertised; every advertiser of the stage-1 view
+/// shared: one message per member and stage, so nothing can be added), else the view at
+/// the confirmed block once that block is past the stage's close; `None`: wait. Waiting
+/// for every member rather than for a count also keeps a share message from a member
+/// that never advertised from starting the masking early (review of v2, attack 4).
+fn settled<C: Chain + ?Sized>(
+    din: &Din<'_, C>,
+    at: (u64, u16),
+    live: &Live,
+    confirmations: u64,
+    latest: &RoundMessages,
+    (stage, t0, p): (u8, u64, u64),
+) -> Result<Option<RoundMessages>> {
+    let members = live.view.members.len();
+    let stage1 = if latest.adverts.len() >= members {
+        Some(latest.clone())
+    } else {
+        confirmed_messages(din, at, &live.view, confirmations, t0 + p)?
+    };
+    if stage == 1 {
+        return Ok(stage1);
+    }
+    let Some(stage1) = stage1 else {
+        return Ok(None);
+    };
+    let all_shared = stage1
+        .adverts
+        .iter()
+        .all(|a| latest.shares.iter().any(|s| s.sender == a.sender));
+    if all_shared {
+        return Ok(Some(RoundMessages {
+            adverts: stage1.adverts,
+            ..latest.clone()
+        }));
+    }
+    confirmed_messages(din, at, &live.view, confirmations, t0 + 2 * p)
 }
 
 /// Adds `value(j)` to word `j` of `masked` and `weight` to its last (weight) word,
@@ -331,19 +372,17 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
             return Ok(Step::wait("a round", None));
         };
         let msgs = messages(&self.din, self.task, round, &live.view)?;
-        let members = live.view.members.len();
+        let at = (self.task, round);
 
         // Stage 1: share keys once every member advertised, or the stage closed.
         if live.done & 0b10 == 0 {
-            let closed = now >= t0 + p;
-            if sent & 0b10 == 0 {
-                if now >= t0 + 2 * p {
-                    return self.skip(round, "missed the key sharing");
-                }
-                if msgs.adverts.len() < members && !closed {
-                    return Ok(Step::wait("the subgroup's keys", Some(t0 + p)));
-                }
+            if sent & 0b10 == 0 && now >= t0 + 2 * p {
+                return self.skip(round, "missed the key sharing");
             }
+            let Some(msgs) = settled(&self.din, at, live, self.confirmations, &msgs, (1, t0, p))?
+            else {
+                return Ok(Step::wait("the subgroup's keys", Some(t0 + p)));
+            };
             let (adverts, _) =
                 fetch_bound::<AdvertiseKeys, _>(self.store, &live.view.params, &msgs.adverts)?;
             let shares = live.client.share_keys(&adverts)?;
@@ -361,23 +400,13 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
 
         // Stage 2: train, mask and upload once every advertiser shared, or the stage closed.
         if live.done & 0b100 == 0 {
-            if sent & 0b100 == 0 {
-                if now >= t0 + 3 * p {
-                    return self.skip(round, "missed the upload");
-                }
-                // Early only once every member that advertised has recorded its share
-                // message: the counted set cannot change after that (one message per
-                // member and stage), so everyone masks against the same set. A raw
-                // count could be met early by a share message from a member that never
-                // advertised (review of v2, attack 4).
-                let all_shared = msgs
-                    .adverts
-                    .iter()
-                    .all(|a| msgs.shares.iter().any(|s| s.sender == a.sender));
-                if !all_shared && now < t0 + 2 * p {
-                    return Ok(Step::wait("the subgroup's key shares", Some(t0 + 2 * p)));
-                }
+            if sent & 0b100 == 0 && now >= t0 + 3 * p {
+                return self.skip(round, "missed the upload");
             }
+            let Some(msgs) = settled(&self.din, at, live, self.confirmations, &msgs, (2, t0, p))?
+            else {
+                return Ok(Step::wait("the subgroup's key shares", Some(t0 + 2 * p)));
+            };
             let round_ = round;
             let (update, weight) = self.update(round_)?;
             let Some(live) = self.live.as_mut() else {
