@@ -21,11 +21,30 @@ sol!(
     "artifacts/EvaluatorRegistry.json"
 );
 
-sol!(
-    #[sol(all_derives)]
-    DinTaskManager,
-    "artifacts/DinTaskManager.json"
-);
+/// The task manager (its structs are `DinTaskBase`'s, the shared half of its source).
+mod manager {
+    use alloy::sol;
+
+    sol!(
+        #[sol(all_derives)]
+        DinTaskManager,
+        "artifacts/DinTaskManager.json"
+    );
+}
+pub use manager::{DinTaskBase, DinTaskManager};
+
+/// The task manager's scoring and settlement half: its functions are called at the
+/// manager's address (the manager delegates them).
+mod scoring {
+    use alloy::sol;
+
+    sol!(
+        #[sol(all_derives)]
+        DinTaskScoring,
+        "artifacts/DinTaskScoring.json"
+    );
+}
+pub use scoring::DinTaskScoring;
 
 sol!(
     #[sol(all_derives)]

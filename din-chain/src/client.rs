@@ -9,10 +9,10 @@ use alloy::sol_types::{SolCall, SolEvent};
 use din_core::Cid;
 
 use crate::backend::{Chain, LogFilter, Receipt, TxRequest};
-use crate::bindings::{DinTaskManager, DinToken, EvaluatorRegistry};
+use crate::bindings::{DinTaskManager, DinTaskScoring, DinToken, EvaluatorRegistry};
 use crate::{Error, Result};
 
-pub use crate::bindings::DinTaskManager::{RoundState, SubgroupResult, Task, TaskParams};
+pub use crate::bindings::DinTaskBase::{RoundState, SubgroupResult, Task, TaskParams};
 
 /// Addresses of one deployment of the DIN contracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -107,8 +107,9 @@ fn deploy_one<C: Chain + ?Sized>(
     Ok((addr, r))
 }
 
-/// Deploys token, registry and task manager from `deployer`, and names the task manager
-/// in the registry. Returns the addresses and the four receipts.
+/// Deploys token, registry and task manager (its scoring half first) from `deployer`,
+/// and names the task manager in the registry. Returns the addresses and the five
+/// receipts.
 ///
 /// # Errors
 /// Reverts and transport failures.
@@ -139,12 +140,19 @@ pub fn deploy<C: Chain + ?Sized>(
         )
             .abi_encode_params(),
     )?;
+    let (scoring, r_scoring) = deploy_one(
+        chain,
+        deployer,
+        "DinTaskScoring",
+        &DinTaskScoring::BYTECODE,
+        registry.abi_encode(),
+    )?;
     let (manager, r3) = deploy_one(
         chain,
         deployer,
         "DinTaskManager",
         &DinTaskManager::BYTECODE,
-        registry.abi_encode(),
+        (registry, scoring).abi_encode_params(),
     )?;
     let r4 = chain.send(&TxRequest::call(
         deployer,
@@ -159,7 +167,7 @@ pub fn deploy<C: Chain + ?Sized>(
             manager,
             block,
         },
-        vec![r1, r2, r3, r4],
+        vec![r1, r2, r_scoring, r3, r4],
     ))
 }
 
@@ -366,31 +374,31 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
     );
     tx!(
         /// Anyone: abandons a task whose owner missed a deadline.
-        abandon => DinTaskManager.abandonCall { taskId: u64 }
+        abandon => DinTaskScoring.abandonCall { taskId: u64 }
     );
     tx!(
         /// Anyone: settles a scored or abandoned task.
-        settle => DinTaskManager.settleCall { taskId: u64 }
+        settle => DinTaskScoring.settleCall { taskId: u64 }
     );
     tx!(
         /// Pulls `from`'s reward or fee.
-        claim => DinTaskManager.claimCall { taskId: u64 }
+        claim => DinTaskScoring.claimCall { taskId: u64 }
     );
     tx!(
         /// Anyone: pays each of `accounts` what it is owed (skipping nothing-owed ones).
-        claim_for => DinTaskManager.claimForCall { taskId: u64, accounts: Vec<Address> }
+        claim_for => DinTaskScoring.claimForCall { taskId: u64, accounts: Vec<Address> }
     );
     tx!(
         /// Evaluator: unlocks its stake from a settled task (`claim` does it too).
-        release_stake => DinTaskManager.releaseStakeCall { taskId: u64 }
+        release_stake => DinTaskScoring.releaseStakeCall { taskId: u64 }
     );
     tx!(
         /// Owner: takes the refundable remainder.
-        claim_refund => DinTaskManager.claimRefundCall { taskId: u64 }
+        claim_refund => DinTaskScoring.claimRefundCall { taskId: u64 }
     );
     tx!(
         /// Evaluator: commits to its scores of `subgroup`.
-        commit_scores => DinTaskManager.commitScoresCall { taskId: u64, subgroup: u32, commitment: B256 }
+        commit_scores => DinTaskScoring.commitScoresCall { taskId: u64, subgroup: u32, commitment: B256 }
     );
 
     /// Participant: records a secure-aggregation message of `round` (stage 0..=3) by CID.
@@ -562,7 +570,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         self.send(
             from,
             self.deployment.manager,
-            DinTaskManager::releaseTestSetCall {
+            DinTaskScoring::releaseTestSetCall {
                 taskId: task,
                 testSetCid: cid_bytes(test_set),
                 keysCid: cid_bytes(keys),
@@ -587,7 +595,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         self.send(
             from,
             self.deployment.manager,
-            DinTaskManager::revealScoresCall {
+            DinTaskScoring::revealScoresCall {
                 taskId: task,
                 subgroup,
                 slot: U256::from(slot),
@@ -612,7 +620,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         self.send(
             from,
             self.deployment.manager,
-            DinTaskManager::finalizeScoresCall {
+            DinTaskScoring::finalizeScoresCall {
                 taskId: task,
                 subgroup,
                 members,
@@ -719,7 +727,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
     pub fn claimable(&self, task: u64, who: Address) -> Result<U256> {
         self.view(
             self.deployment.manager,
-            DinTaskManager::claimableCall {
+            DinTaskScoring::claimableCall {
                 taskId: task,
                 account: who,
             },

@@ -13,7 +13,7 @@ use alloy::sol_types::{SolCall, SolError, SolValue};
 use common::{Env, Must, ONE, PERIOD, Script, fake_cid, flat, params, run_task};
 use din_chain::backend::TxRequest;
 use din_chain::bindings::test_contracts::{CallbackToken, ReentrantReceiver};
-use din_chain::bindings::{AllowListGate, DinTaskManager};
+use din_chain::bindings::{AllowListGate, DinTaskManager, DinTaskScoring};
 use din_chain::client::cid_bytes;
 use din_core::Digest32;
 use din_core::assignment::{EVALUATOR_DOMAIN, PARTICIPANT_DOMAIN, derive_seed};
@@ -576,14 +576,14 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
         din.send(
             env.accounts[6],
             env.deployment.manager,
-            DinTaskManager::releaseStakeCall { taskId: task },
+            DinTaskScoring::releaseStakeCall { taskId: task },
         ),
         "NotEvaluator",
     );
     din.send(
         e,
         env.deployment.manager,
-        DinTaskManager::releaseStakeCall { taskId: task },
+        DinTaskScoring::releaseStakeCall { taskId: task },
     )
     .must();
     assert_eq!(din.claimable(task, e).must(), U256::ZERO);
@@ -756,11 +756,11 @@ fn abandoned_task_pays_workers_and_blocks_reentrancy(env: &Env) {
         mal,
         ReentrantReceiver::armCall {
             to: env.deployment.manager,
-            data: Bytes::from(DinTaskManager::claimCall { taskId: task }.abi_encode()),
+            data: Bytes::from(DinTaskScoring::claimCall { taskId: task }.abi_encode()),
         },
     )
     .must();
-    exec(DinTaskManager::claimCall { taskId: task }.abi_encode()).must();
+    exec(DinTaskScoring::claimCall { taskId: task }.abi_encode()).must();
     assert_eq!(
         din.view(mal, ReentrantReceiver::reentryAttemptsCall {})
             .must(),
@@ -792,7 +792,7 @@ fn abandoned_task_pays_workers_and_blocks_reentrancy(env: &Env) {
         held - share
     );
     env.expect_revert(
-        exec(DinTaskManager::claimCall { taskId: task }.abi_encode()),
+        exec(DinTaskScoring::claimCall { taskId: task }.abi_encode()),
         "AlreadyClaimed",
     );
 

@@ -203,7 +203,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
 
     fn aggregate_round(
         &mut self,
-        st: &din_chain::bindings::DinTaskManager::RoundState,
+        st: &din_chain::bindings::DinTaskBase::RoundState,
     ) -> Result<Step> {
         let round = st.round;
         if st.roundStart == 0 {
@@ -287,7 +287,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
         B256::from(*self.secret.derive_key(label.as_bytes()))
     }
 
-    fn score(&mut self, st: &din_chain::bindings::DinTaskManager::RoundState) -> Result<Step> {
+    fn score(&mut self, st: &din_chain::bindings::DinTaskBase::RoundState) -> Result<Step> {
         let s0 = self.din.task(self.task)?.scoringStart;
         let p = u64::from(st.stagePeriod);
         let now = now(&self.din)?;

@@ -253,7 +253,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     fn round(
         &mut self,
         task: u64,
-        st: &din_chain::bindings::DinTaskManager::RoundState,
+        st: &din_chain::bindings::DinTaskBase::RoundState,
     ) -> Result<Step> {
         let round = st.round;
         if st.roundStart == 0 {
@@ -320,7 +320,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     fn release(
         &mut self,
         task: u64,
-        st: &din_chain::bindings::DinTaskManager::RoundState,
+        st: &din_chain::bindings::DinTaskBase::RoundState,
     ) -> Result<Step> {
         let t = self.din.task(task)?;
         let p = u64::from(st.stagePeriod);
@@ -366,7 +366,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     fn finish(
         &mut self,
         task: u64,
-        st: &din_chain::bindings::DinTaskManager::RoundState,
+        st: &din_chain::bindings::DinTaskBase::RoundState,
     ) -> Result<Step> {
         let t = self.din.task(task)?;
         let p = u64::from(st.stagePeriod);

@@ -311,7 +311,7 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> ParticipantRole<'a, C, S> {
         Ok(())
     }
 
-    fn training(&mut self, st: &din_chain::bindings::DinTaskManager::RoundState) -> Result<Step> {
+    fn training(&mut self, st: &din_chain::bindings::DinTaskBase::RoundState) -> Result<Step> {
         let round = st.round;
         if st.roundStart == 0 {
             return Ok(Step::wait(format!("the seed of round {round}"), None));
