@@ -397,6 +397,11 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         claim_refund => DinTaskScoring.claimRefundCall { taskId: u64 }
     );
     tx!(
+        /// Assigned evaluator: disputes the release (test set, key bundle or final model
+        /// unusable); a majority of a subgroup's evaluators abandons the task.
+        dispute_release => DinTaskScoring.disputeReleaseCall { taskId: u64, subgroup: u32 }
+    );
+    tx!(
         /// Evaluator: commits to its scores of `subgroup`.
         commit_scores => DinTaskScoring.commitScoresCall { taskId: u64, subgroup: u32, commitment: B256 }
     );

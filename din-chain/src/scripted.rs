@@ -9,6 +9,7 @@
 //! roles replace its stand-ins with real training, masking and storage.
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::sol_types::SolEvent as _;
 use din_core::content::cid_of;
 use din_core::scoring::{median_scores_fixed, score_batch_commitment};
 use din_core::{Cid, Digest32, TaskId};
@@ -267,7 +268,8 @@ pub fn run_task<C: DevChain + ?Sized>(
         ));
     }
 
-    // Scoring, with the final round's assignment.
+    // Scoring, with the final round's assignment, after the contribution window.
+    chain.advance_time(period)?;
     let r = din.release_test_set(
         owner,
         task,
@@ -343,15 +345,26 @@ pub fn run_task<C: DevChain + ?Sized>(
                 reason: format!("positions {first}..{} of {n}", first + size),
             })?
             .to_vec();
-        for (&idx, &md) in members.iter().zip(&med) {
+        let r = din.finalize_scores(owner, task, j, members.clone(), med)?;
+        // What the contract recorded: the medians, or the neutral prior without a quorum.
+        let recorded = r
+            .logs
+            .iter()
+            .find_map(|l| {
+                crate::bindings::DinTaskManager::SubgroupScored::decode_raw_log(
+                    l.topics.iter().copied(),
+                    &l.data,
+                )
+                .ok()
+            })
+            .map(|e| e.medians)
+            .unwrap_or_default();
+        for (&idx, &md) in members.iter().zip(&recorded) {
             if let Some(slot) = medians.get_mut(idx as usize) {
                 *slot = md;
             }
         }
-        gas.push((
-            "finalize_scores",
-            din.finalize_scores(owner, task, j, members, med)?.gas_used,
-        ));
+        gas.push(("finalize_scores", r.gas_used));
     }
     gas.push(("settle", din.settle(owner, task)?.gas_used));
     let slashed = din

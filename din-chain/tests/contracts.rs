@@ -10,7 +10,7 @@ mod common;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::sol_types::{SolCall, SolError, SolValue};
-use common::{Env, Must, ONE, PERIOD, Script, fake_cid, flat, params, run_task};
+use common::{Env, Must, ONE, Outcome, PERIOD, Script, fake_cid, flat, params, run_task};
 use din_chain::backend::TxRequest;
 use din_chain::bindings::test_contracts::{CallbackToken, ReentrantReceiver};
 use din_chain::bindings::{AllowListGate, DinTaskManager, DinTaskScoring};
@@ -27,6 +27,11 @@ on_both_backends!(
     abandoned_task_pays_workers_and_blocks_reentrancy,
     seeds_deadlines_and_timeouts_have_defined_outcomes,
     bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum,
+    a_liar_beside_an_absent_evaluator_cannot_get_the_honest_one_slashed,
+    a_liar_beside_one_honest_evaluator_cannot_get_it_slashed,
+    unscored_participants_who_updated_share_the_pool,
+    a_majority_of_evaluators_can_dispute_a_bogus_release,
+    a_scoring_phase_nobody_finalizes_can_be_abandoned,
 );
 
 fn assignment_matches_din_core_vectors(env: &Env) {
@@ -157,9 +162,11 @@ fn full_task_settles_to_the_wei(env: &Env) {
         assert_eq!(din.token_balance(e).must() - before, owed);
         paid += owed;
     }
+    // Participants and evaluators are both paid by telescoping: the pools go out whole,
+    // nothing is refundable.
     let refundable = U256::from(din.task(task).must().refundable);
-    din.claim_refund(env.owner, task).must();
-    env.expect_revert(din.claim_refund(env.owner, task), "AlreadyClaimed");
+    assert_eq!(refundable, U256::ZERO);
+    env.expect_revert(din.claim_refund(env.owner, task), "NothingToClaim");
     assert_eq!(
         paid + refundable,
         U256::from(deposit),
@@ -428,6 +435,13 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         din.release_test_set(owner, task, &fake_cid("another test set"), &fake_cid("k")),
         "TestSetMismatch",
     );
+    // Issue #14: the release in the block of the last model would score every
+    // contribution 0 and refund the pool; it opens one stage period later.
+    env.expect_revert(
+        din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k")),
+        "TooEarly",
+    );
+    env.advance(PERIOD);
     din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k"))
         .must();
     env.expect_revert(
@@ -986,7 +1000,7 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
     }
     din.publish_model(owner, task, 1, &fake_cid("m")).must();
     env.expect_revert(din.abandon(a[0], task), "NotAbandonable");
-    env.advance(PERIOD);
+    env.advance(2 * PERIOD);
     env.expect_revert(
         din.release_test_set(owner, task, &fake_cid("t"), &fake_cid("k")),
         "TooLate",
@@ -1024,6 +1038,7 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
     din.finalize_subgroup(a[0], task2, 0, vec![Address::ZERO], vec![B256::ZERO])
         .must();
     din.publish_model(owner, task2, 1, &fake_cid("m")).must();
+    env.advance(PERIOD);
     din.release_test_set(owner, task2, &fake_cid("t"), &fake_cid("k"))
         .must();
     let e = a[10];
@@ -1164,5 +1179,183 @@ impl TaskParamsEdit {
             }
             Self::NoTestSet => p.testSet = B256::ZERO,
         }
+    }
+}
+
+/// The slashed evaluators of `task` (from its `EvaluatorPenalized` events).
+fn slashed_in(env: &Env, task: u64) -> Vec<Address> {
+    env.din()
+        .events::<DinTaskManager::EvaluatorPenalized>()
+        .must()
+        .into_iter()
+        .filter(|e| e.taskId == task)
+        .map(|e| e.evaluator)
+        .collect()
+}
+
+/// A scripted task (6 participants in 2 subgroups of 3, one round) where evaluator slot
+/// `s` of every subgroup scores `score(s)` (`None`: never commits).
+fn scored_task(env: &Env, per: u8, score: fn(usize) -> Option<u32>) -> Outcome {
+    run_task(
+        env,
+        Script {
+            participants: 6,
+            evaluators: 2 * per as usize,
+            subgroup_size: 3,
+            per_subgroup: per,
+            rounds: 1,
+            deposit: 1_000_000,
+            score: Box::new(move |_, slot, _| score(slot)),
+            liars: vec![],
+            fee_bps: 1_000,
+        },
+    )
+}
+
+/// Issue #14, attack 2: three evaluators assigned, one absent, one liar reporting zeros,
+/// one honest. The lower median of the two reveals is the liar's 0, so before the quorum
+/// rule the honest evaluator "deviated", got quality 0 and was slashed, and the liar took
+/// the fee. Now two reveals within tolerance of no median: no quorum of the three
+/// assigned, the participants get the neutral prior, nobody is slashed for quality.
+fn a_liar_beside_an_absent_evaluator_cannot_get_the_honest_one_slashed(env: &Env) {
+    let out = scored_task(env, 3, |slot| match slot {
+        0 => Some(0),
+        1 => None,
+        _ => Some(ONE * 3 / 4),
+    });
+    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+    assert!(
+        out.medians.iter().all(|&m| m == ONE / 2),
+        "{:?}",
+        out.medians
+    );
+    let din = env.din();
+    let owed: Vec<U256> = out
+        .evaluators
+        .iter()
+        .map(|&e| din.claimable(out.task, e).must())
+        .collect();
+    let paid: Vec<&U256> = owed.iter().filter(|o| !o.is_zero()).collect();
+    assert_eq!(paid.len(), 4, "the two revealers of each subgroup, equally");
+    assert!(paid.windows(2).all(|w| w[0] == w[1]), "{owed:?}");
+}
+
+/// Issue #14, attack 2 with two evaluators per subgroup: one liar and one honest. The
+/// lower median of two is the minimum; without a quorum nobody is slashed.
+fn a_liar_beside_one_honest_evaluator_cannot_get_it_slashed(env: &Env) {
+    let out = scored_task(env, 2, |slot| Some(if slot == 0 { 0 } else { ONE * 3 / 4 }));
+    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+    assert!(
+        out.medians.iter().all(|&m| m == ONE / 2),
+        "{:?}",
+        out.medians
+    );
+}
+
+/// Issue #14, attack 1: every contribution scores 0 (a useless test set, or evaluators
+/// who score nothing). Before, the participant pool was refunded to the owner (900 of a
+/// 1000 deposit); now the participants who updated share it equally.
+fn unscored_participants_who_updated_share_the_pool(env: &Env) {
+    let out = scored_task(env, 3, |_| Some(0));
+    let din = env.din();
+    let t = din.task(out.task).must();
+    assert_eq!(t.refundable, 0, "nothing flows back to the owner");
+    let shares: Vec<U256> = out
+        .participants
+        .iter()
+        .map(|&p| din.claimable(out.task, p).must())
+        .collect();
+    assert!(
+        shares.iter().all(|s| *s >= U256::from(150_000u64)),
+        "{shares:?}"
+    );
+    assert_eq!(shares.iter().copied().sum::<U256>(), U256::from(900_000u64));
+}
+
+/// A task of two participants (one subgroup), three evaluators, one round where both
+/// participants updated and no aggregate was voted, waiting for its test set.
+fn task_awaiting_its_test_set(env: &Env) -> (u64, Vec<Address>, Vec<Address>) {
+    let din = env.din();
+    let (owner, a) = (env.owner, &env.accounts);
+    din.approve(owner, env.deployment.manager, U256::from(1_000u64))
+        .must();
+    let (task, _) = din
+        .create_task(
+            owner,
+            &params(env.deployment.token, 1_000, 1, 2, 3, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    let (parts, evals) = (a[..2].to_vec(), a[30..33].to_vec());
+    env.stake(&evals);
+    for &p in &parts {
+        din.register(p, task, Bytes::new()).must();
+    }
+    for &e in &evals {
+        din.join_as_evaluator(e, task).must();
+    }
+    din.start_training(owner, task).must();
+    env.chain.mine(1).must();
+    din.draw_seed(owner, task).must();
+    for &p in &parts {
+        din.submit_update(p, task, 1, &fake_cid(&format!("u{p}")))
+            .must();
+    }
+    env.advance(5 * PERIOD);
+    din.finalize_subgroup(a[0], task, 0, vec![Address::ZERO; 3], vec![B256::ZERO; 3])
+        .must();
+    din.publish_model(owner, task, 1, &fake_cid("m")).must();
+    (task, parts, evals)
+}
+
+/// Issue #14, attack 1: the owner releases a test set nobody can use (a key bundle that
+/// opens nothing, or a final model the aggregates do not give). A majority of the
+/// subgroup's evaluators disputes it: the task is abandoned, the participants who
+/// updated share the pool, and the owner gets back only what nobody can claim (here the
+/// evaluator pool: nobody voted on an aggregate).
+fn a_majority_of_evaluators_can_dispute_a_bogus_release(env: &Env) {
+    let din = env.din();
+    let (task, parts, evals) = task_awaiting_its_test_set(env);
+    env.advance(PERIOD);
+    din.release_test_set(env.owner, task, &fake_cid("t"), &fake_cid("bogus keys"))
+        .must();
+    env.expect_revert(
+        din.dispute_release(env.accounts[0], task, 0),
+        "NotEvaluator",
+    );
+    din.dispute_release(evals[0], task, 0).must();
+    env.expect_revert(din.dispute_release(evals[0], task, 0), "AlreadySubmitted");
+    assert_eq!(
+        din.round_state(task).must().phase,
+        4,
+        "one of three: still scoring"
+    );
+    din.dispute_release(evals[1], task, 0).must();
+    assert_eq!(din.round_state(task).must().phase, 6, "abandoned");
+    din.settle(env.accounts[5], task).must();
+    for &p in &parts {
+        assert_eq!(din.claimable(task, p).must(), U256::from(450u64));
+    }
+    assert_eq!(din.task(task).must().refundable, 100);
+}
+
+/// Issue #14: a task whose scoring nobody finalizes would lock the deposit and the
+/// stakes; three stage periods after the release anyone abandons it.
+fn a_scoring_phase_nobody_finalizes_can_be_abandoned(env: &Env) {
+    let din = env.din();
+    let (task, parts, evals) = task_awaiting_its_test_set(env);
+    env.advance(PERIOD);
+    din.release_test_set(env.owner, task, &fake_cid("t"), &fake_cid("k"))
+        .must();
+    env.advance(2 * PERIOD);
+    env.expect_revert(din.abandon(env.accounts[5], task), "NotAbandonable");
+    env.advance(PERIOD);
+    din.abandon(env.accounts[5], task).must();
+    din.settle(env.accounts[5], task).must();
+    for &p in &parts {
+        assert_eq!(din.claimable(task, p).must(), U256::from(450u64));
+    }
+    for &e in &evals {
+        din.release_stake(e, task).must();
     }
 }

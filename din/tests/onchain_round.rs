@@ -353,6 +353,8 @@ fn a_secure_round_through_the_contracts() {
     // The owner seals the test set and wraps its key to every assigned evaluator.
     let all_assigned: Vec<Address> = scorers.values().flatten().map(|(_, e, _)| *e).collect();
     let keys = scoring::evaluator_keys(&din, &all_assigned).unwrap();
+    // The release opens one stage period after the last model (issue #14).
+    chain.advance_time(P).unwrap();
     // Another test set than the committed one is refused (review hole 8).
     let other_key = din_core::sealed::DataKey::generate();
     let other = scoring::seal_test_set(&store, &other_key, b"an easier test set").unwrap();

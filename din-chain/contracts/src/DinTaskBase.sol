@@ -34,6 +34,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
     uint8 internal constant STAGE_MASKED_INPUT = 2;
     /// Unmasking shares.
     uint8 internal constant STAGE_UNMASK = 3;
+    /// Neutral prior score (BlockFlow's 0.5) of the participants of a subgroup whose
+    /// medians no strict majority of its assigned evaluators backs.
+    uint32 internal constant NEUTRAL_SCORE = SCORE_ONE / 2;
     /// Subgroup status: no aggregate has a strict majority; left out of the round.
     uint8 internal constant STATUS_FAILED = 2;
     /// Subgroup status: a strict majority found the unmasked sum outside the task's bounds
@@ -137,7 +140,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
         uint32 updaters; // participants who submitted at least one update
         uint128 refundable;
         uint64 sumParticipantWeights;
-        uint64 sumEvaluatorWeights;
+        uint64 sumEvaluatorWeights; // sum of d_e of unslashed evaluators (settled: the one used)
+        uint32 honestVoters; // unslashed evaluators that voted on an aggregate (abandoned tasks)
+        bool equalSplit; // no contribution scored above 0: participants who updated share equally
         uint32 clipMilli;
         uint8 scaleBits;
         uint32 maxWeight;
@@ -165,6 +170,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
         bool claimed;
         uint32 quality; // d_e, set when its subgroup is scored
         bool released; // stake unlocked after settlement
+        uint64 before; // sum of the qualities recorded before this one (scored tasks)
     }
 
     /// A subgroup's outcome in a round.
@@ -202,6 +208,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
     mapping(uint256 => ScoreSlot) internal scoreSlots; // key(task, SCORING, subgroup, slot)
     mapping(uint256 => uint256) internal scoreWords; // key(task, SCORING, subgroup, slot) * 2^16 + word
     mapping(bytes32 => bool) internal contributionCids; // keccak(task, cid) of recorded contributions
+    mapping(uint256 => uint256) internal disputes; // key(task, SCORING, subgroup, 1) => bit per slot
 
     // ---------------------------------------------------------------- errors
 
@@ -269,6 +276,8 @@ abstract contract DinTaskBase is ReentrancyGuard {
     error AlreadyClaimed(uint64 taskId, address account);
     /// The released test set is not the one committed when the task was created.
     error TestSetMismatch(uint64 taskId, bytes32 committed, bytes32 released);
+    /// The scoring phase is not over, or it is already settled.
+    error ScoringPending(uint64 taskId);
     /// Another participant already recorded this contribution CID.
     error DuplicateContribution(uint64 taskId, bytes32 cidHash);
 
@@ -310,6 +319,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
     event Settled(uint64 indexed taskId, uint256 participantPool, uint256 evaluatorPool, uint256 refundable);
     /// A reward or fee was claimed.
     event Claimed(uint64 indexed taskId, address indexed account, uint256 amount);
+    /// An assigned evaluator found the released test set, key bundle or final model
+    /// unusable (undecryptable, or not what the chain committed to).
+    event ReleaseDisputed(uint64 indexed taskId, uint32 indexed subgroup, address indexed evaluator);
     /// The owner took the refundable remainder.
     event Refunded(uint64 indexed taskId, address indexed owner, uint256 amount);
 
@@ -371,6 +383,10 @@ abstract contract DinTaskBase is ReentrancyGuard {
         Evaluator storage e = evaluators[taskId][evaluator];
         if (e.slashed) return;
         e.slashed = true;
+        // A slashed evaluator leaves the running sums settlement divides by.
+        Task storage t = tasks[taskId];
+        if (e.voted) t.honestVoters -= 1;
+        t.sumEvaluatorWeights -= e.quality;
         uint256 amount = registry.slash(evaluator, taskId);
         emit EvaluatorPenalized(taskId, evaluator, amount);
     }

@@ -272,7 +272,11 @@ contract DinTaskManager is DinTaskBase {
         if (word & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
         voteBits[bk] = word | bit;
         lastVote[taskId][msg.sender] = _aggregateVote(round, subgroup, q % s.evaluatorsPerSubgroup, keccak256(cid));
-        evaluators[taskId][msg.sender].voted = true;
+        Evaluator storage e = evaluators[taskId][msg.sender];
+        if (!e.voted) {
+            e.voted = true;
+            tasks[taskId].honestVoters += 1;
+        }
         emit AggregateSubmitted(taskId, round, msg.sender, subgroup, cid);
     }
 

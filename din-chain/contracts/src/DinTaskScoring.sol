@@ -21,8 +21,11 @@ contract DinTaskScoring is DinTaskBase {
     constructor(EvaluatorRegistry registry_) DinTaskBase(registry_) {}
 
     /// Owner: releases the encrypted test set and the evaluators' wrapped keys (by CID);
-    /// scoring starts. Must happen within one stage period of the last model, and the
-    /// test set must be the one committed at creation (`TaskParams.testSet`).
+    /// scoring starts. Participants have one stage period after the last model to
+    /// publish their contributions: the release opens then and closes a period later (a
+    /// release in the block of the last model would score every contribution 0 and
+    /// refund the pool: issue #14). The test set must be the one committed at creation
+    /// (`TaskParams.testSet`).
     function releaseTestSet(uint64 taskId, bytes calldata testSetCid, bytes calldata keysCid) external {
         _checkCid(testSetCid);
         _checkCid(keysCid);
@@ -31,8 +34,8 @@ contract DinTaskScoring is DinTaskBase {
         bytes32 released = keccak256(testSetCid);
         if (released != t.testSet) revert TestSetMismatch(taskId, t.testSet, released);
         RoundState storage st = states[taskId];
-        uint256 closes = uint256(t.scoringStart) + st.stagePeriod;
-        if (block.timestamp >= closes) revert TooLate(closes, block.timestamp);
+        uint256 opens = uint256(t.scoringStart) + st.stagePeriod;
+        _window(opens, opens + st.stagePeriod);
         t.scoringStart = uint64(block.timestamp);
         st.phase = Phase.Scoring;
         st.finalized = 0;
@@ -98,12 +101,42 @@ contract DinTaskScoring is DinTaskBase {
         emit ScoresRevealed(taskId, subgroup, msg.sender, scores);
     }
 
-    /// Anyone, after the reveal window: verifies and records the lower medians of a
-    /// subgroup's revealed scores (BlockFlow's m_k) and each revealing evaluator's quality
-    /// d_e = min_k max(0, (1/2 - |s - m|) / (1/2 + |s - m|)). `members[i]` is the index of
-    /// the participant at the subgroup's i-th shuffled position (checked on-chain);
-    /// `medians[i]` is proposed off-chain and checked by counting below/equal. Evaluators
-    /// with d_e = 0, or who committed and did not reveal, are slashed.
+    /// Assigned evaluator, during the commit and reveal windows: disputes the release (the
+    /// test set or its key does not open, or the final model is not the one the accepted
+    /// aggregates give). When more than half of the subgroup's assigned evaluators
+    /// dispute, the task is abandoned: participants who updated and evaluators who voted
+    /// honestly share the pools, and the owner's refund is only what nobody can claim.
+    function disputeRelease(uint64 taskId, uint32 subgroup) external {
+        RoundState memory s = _state(taskId, Phase.Scoring);
+        uint256 start = tasks[taskId].scoringStart;
+        _window(start, start + 2 * uint256(s.stagePeriod));
+        uint256 slot = _evaluatorPosition(taskId, s, subgroup) % s.evaluatorsPerSubgroup;
+        uint256 k = _key(taskId, SCORING, subgroup, 1);
+        uint256 bits = disputes[k];
+        if (bits & (1 << slot) != 0) revert AlreadySubmitted(taskId, SCORING, msg.sender);
+        bits |= 1 << slot;
+        disputes[k] = bits;
+        emit ReleaseDisputed(taskId, subgroup, msg.sender);
+        uint256 count = 0;
+        for (; bits != 0; bits &= bits - 1) ++count;
+        if (count * 2 > s.evaluatorsPerSubgroup) _abandon(taskId, Phase.Scoring);
+    }
+
+    /// Anyone, after the reveal window: verifies the lower medians of a subgroup's
+    /// revealed scores (BlockFlow's m_k) and each revealing evaluator's quality d_e =
+    /// min_k max(0, (1/2 - |s - m|) / (1/2 + |s - m|)). `members[i]` is the index of the
+    /// participant at the subgroup's i-th shuffled position (checked on-chain);
+    /// `medians[i]` is proposed off-chain and checked by counting below/equal.
+    ///
+    /// Quorum (paper §6 assumes strictly more than half of a subgroup's evaluators
+    /// honest): the medians count only when, at every position, more than half of the
+    /// subgroup's *assigned* evaluators revealed a score within the tolerance of the
+    /// median (d > 0). Then they are recorded and evaluators with d_e = 0 are slashed.
+    /// Without such a majority (too few reveals, or a split), every participant gets
+    /// the neutral prior `NEUTRAL_SCORE`, revealers the neutral quality, and nobody is
+    /// slashed for quality: one liar beside one honest evaluator cannot get it slashed.
+    /// Evaluators who committed and did not reveal are slashed in both cases (withholding
+    /// a reveal to move the median costs the stake).
     function finalizeScores(uint64 taskId, uint32 subgroup, uint32[] calldata members, uint32[] calldata medians)
         external
     {
@@ -116,11 +149,49 @@ contract DinTaskScoring is DinTaskBase {
         (uint256 first, uint256 size) = DinAssignment.subgroupRange(subgroup, s.numParticipants, s.numSubgroups);
         if (members.length != size || medians.length != size) revert InvalidParameter(Param.Hints);
 
-        // Revealed score words, per slot (or none).
         uint256 per = s.evaluatorsPerSubgroup;
-        uint256 words = (size + 7) / 8;
-        uint256[][] memory revealed = new uint256[][](per);
-        uint256 count = 0;
+        (uint256[][] memory revealed, uint256 count) = _reveals(taskId, rk, per, (size + 7) / 8);
+        uint256[] memory quality = new uint256[](per);
+        for (uint256 e = 0; e < per; ++e) {
+            quality[e] = SCORE_ONE;
+        }
+        bool backed = count * 2 > per;
+        for (uint256 i = 0; i < size; ++i) {
+            uint32 idx = members[i];
+            if (idx >= s.numParticipants) revert BadHint(i);
+            if (DinAssignment.shuffledIndex(idx, s.numParticipants, participantSeeds[taskId]) != first + i) {
+                revert BadHint(i);
+            }
+            if (count == 0) {
+                if (medians[i] != 0) revert NotMedian(i, medians[i]);
+            } else if (!_checkMedian(revealed, i, medians[i], count, quality)) {
+                backed = false;
+            }
+        }
+        uint32[] memory recorded = _record(taskId, members, medians, backed);
+        Task storage t = tasks[taskId];
+        for (uint256 e = 0; e < per; ++e) {
+            if (revealed[e].length == 0) continue;
+            address who = scoreSlots[rk | e].evaluator;
+            Evaluator storage ev = evaluators[taskId][who];
+            uint32 q = backed ? uint32(quality[e]) : NEUTRAL_SCORE;
+            ev.quality = q;
+            ev.before = t.sumEvaluatorWeights;
+            t.sumEvaluatorWeights += q;
+            if (q == 0) _slash(taskId, who);
+        }
+        results[rk].status = 1;
+        states[taskId].finalized = s.finalized + 1;
+        emit SubgroupScored(taskId, subgroup, recorded);
+    }
+
+    /// The revealed score words of a subgroup, per slot (empty for no reveal), and how many
+    /// revealed; evaluators who committed and did not reveal are slashed.
+    function _reveals(uint64 taskId, uint256 rk, uint256 per, uint256 words)
+        internal
+        returns (uint256[][] memory revealed, uint256 count)
+    {
+        revealed = new uint256[][](per);
         for (uint256 e = 0; e < per; ++e) {
             ScoreSlot storage ss = scoreSlots[rk | e];
             if (!ss.revealed) {
@@ -133,58 +204,62 @@ contract DinTaskScoring is DinTaskBase {
             }
             ++count;
         }
+    }
 
-        bytes32 pseed = participantSeeds[taskId];
-        uint64 cumulative = tasks[taskId].sumParticipantWeights;
-        uint256[] memory quality = new uint256[](per);
-        for (uint256 e = 0; e < per; ++e) {
-            quality[e] = SCORE_ONE;
-        }
-        for (uint256 i = 0; i < size; ++i) {
-            uint32 idx = members[i];
-            if (idx >= s.numParticipants) revert BadHint(i);
-            if (DinAssignment.shuffledIndex(idx, s.numParticipants, pseed) != first + i) revert BadHint(i);
-            uint256 m = medians[i];
-            if (count == 0) {
-                if (m != 0) revert NotMedian(i, medians[i]);
-            } else {
-                uint256 below = 0;
-                uint256 equal = 0;
-                for (uint256 e = 0; e < per; ++e) {
-                    if (revealed[e].length == 0) continue;
-                    uint256 v = (revealed[e][i / 8] >> (32 * (i % 8))) & 0xffffffff;
-                    if (v < m) ++below;
-                    else if (v == m) ++equal;
-                    uint256 t = v > m ? v - m : m - v;
-                    uint256 half = SCORE_ONE / 2;
-                    uint256 q = t >= half ? 0 : ((half - t) * SCORE_ONE) / (half + t);
-                    if (q < quality[e]) quality[e] = q;
-                }
-                uint256 rank = (count - 1) / 2;
-                if (below > rank || below + equal <= rank) revert NotMedian(i, medians[i]);
-            }
-            Participant storage rec = participants[taskId][participantList[taskId][idx]];
-            rec.score = uint32(m);
-            rec.before = cumulative;
-            cumulative += uint64(m);
-        }
-        tasks[taskId].sumParticipantWeights = cumulative;
-        for (uint256 e = 0; e < per; ++e) {
+    /// Checks that `m` is the lower median of the revealed scores at position `i`, lowers
+    /// each revealer's running quality to its closeness to `m`, and returns whether more
+    /// than half of the assigned evaluators are within the tolerance of `m` (d > 0).
+    function _checkMedian(uint256[][] memory revealed, uint256 i, uint32 m, uint256 count, uint256[] memory quality)
+        internal
+        pure
+        returns (bool)
+    {
+        uint256 below = 0;
+        uint256 equal = 0;
+        uint256 within = 0;
+        for (uint256 e = 0; e < revealed.length; ++e) {
             if (revealed[e].length == 0) continue;
-            address who = scoreSlots[rk | e].evaluator;
-            evaluators[taskId][who].quality = uint32(quality[e]);
-            if (quality[e] == 0) _slash(taskId, who);
+            uint256 v = (revealed[e][i / 8] >> (32 * (i % 8))) & 0xffffffff;
+            if (v < m) ++below;
+            else if (v == m) ++equal;
+            uint256 t = v > m ? v - m : m - v;
+            uint256 half = SCORE_ONE / 2;
+            uint256 q = t >= half ? 0 : ((half - t) * SCORE_ONE) / (half + t);
+            if (q < quality[e]) quality[e] = q;
+            if (q > 0) ++within;
         }
-        results[rk].status = 1;
-        states[taskId].finalized = s.finalized + 1;
-        emit SubgroupScored(taskId, subgroup, medians);
+        uint256 rank = (count - 1) / 2;
+        if (below > rank || below + equal <= rank) revert NotMedian(i, m);
+        return within * 2 > revealed.length;
+    }
+
+    /// Records the subgroup's participant scores: the medians when backed, else the
+    /// neutral prior. Returns what was recorded.
+    function _record(uint64 taskId, uint32[] calldata members, uint32[] calldata medians, bool backed)
+        internal
+        returns (uint32[] memory recorded)
+    {
+        recorded = new uint32[](members.length);
+        Task storage t = tasks[taskId];
+        uint64 cumulative = t.sumParticipantWeights;
+        for (uint256 i = 0; i < members.length; ++i) {
+            uint32 m = backed ? medians[i] : NEUTRAL_SCORE;
+            recorded[i] = m;
+            Participant storage rec = participants[taskId][participantList[taskId][members[i]]];
+            rec.score = m;
+            rec.before = cumulative;
+            cumulative += m;
+        }
+        t.sumParticipantWeights = cumulative;
     }
 
     // ---------------------------------------------------------------- settlement
 
-    /// Anyone: abandons a task whose owner missed a deadline (round model not published
-    /// within 6 stage periods of the seed, test set not released within one stage period
-    /// of the last model, or training not started one stage period after registration end).
+    /// Anyone: abandons a task that missed a deadline: training not started one stage
+    /// period after registration end, a round's model not published within 6 stage
+    /// periods of its seed, the test set not released within two stage periods of the
+    /// last model, or scoring not finalized within three stage periods of the release
+    /// (every task ends settled or abandoned).
     function abandon(uint64 taskId) external {
         RoundState memory s = states[taskId];
         Task storage t = tasks[taskId];
@@ -194,7 +269,10 @@ contract DinTaskScoring is DinTaskBase {
         } else if (s.phase == Phase.Training) {
             late = s.roundStart != 0 && block.timestamp >= uint256(s.roundStart) + 6 * uint256(s.stagePeriod);
         } else if (s.phase == Phase.AwaitingTestSet) {
-            late = block.timestamp >= uint256(t.scoringStart) + s.stagePeriod;
+            late = block.timestamp >= uint256(t.scoringStart) + 2 * uint256(s.stagePeriod);
+        } else if (s.phase == Phase.Scoring) {
+            late = s.finalized < s.numSubgroups
+                && block.timestamp >= uint256(t.scoringStart) + 3 * uint256(s.stagePeriod);
         } else if (s.phase == Phase.None) {
             revert UnknownTask(taskId);
         }
@@ -202,11 +280,6 @@ contract DinTaskScoring is DinTaskBase {
         _abandon(taskId, s.phase);
     }
 
-    function _evaluatorWeight(Task storage t, Evaluator memory e) internal view returns (uint256) {
-        if (e.slashed) return 0;
-        if (t.abandoned) return e.voted ? 1 : 0;
-        return e.quality;
-    }
 
     function _pools(Task storage t) internal view returns (uint256 participantPool, uint256 evaluatorPool) {
         evaluatorPool = (uint256(t.deposit) * t.evaluatorFeeBps) / BPS;
@@ -215,15 +288,16 @@ contract DinTaskScoring is DinTaskBase {
 
     /// Anyone: settles a fully scored (or abandoned) task.
     ///
-    /// Participants are paid by telescoping: with weights `w_k` (the median `m_k`, or 1
-    /// per participant who submitted an update when the task was abandoned), `S` their
-    /// sum and `B_k` the sum of the weights recorded before `k`, participant `k` is owed
-    /// `floor(P (B_k + w_k) / S) - floor(P B_k / S)`. These add up to exactly the
-    /// participant pool `P`, so settlement needs no pass over the participants.
-    /// Evaluators (few) are owed `floor(E d_e / sum d)` of the evaluator pool `E`; the
-    /// rounding dust, and any pool with zero total weight, is refundable to the owner.
-    /// Evaluators' stakes are unlocked by their `claim` or `releaseStake`, not here, so
-    /// that settlement stays cheap.
+    /// Participants are paid by telescoping: with weights `w_k` (the recorded score `m_k`;
+    /// or 1 per participant who submitted an update when the task was abandoned, or when
+    /// no contribution scored above 0, so the pool never flows back to the owner while
+    /// participants did their part), `S` their sum and `B_k` the sum of the weights
+    /// recorded before `k`, participant `k` is owed `floor(P (B_k + w_k) / S) - floor(P
+    /// B_k / S)`. These add up to exactly the participant pool `P`. Evaluators likewise by
+    /// their quality `d_e` in a scored task; in an abandoned one each evaluator that voted
+    /// and was not slashed gets `floor(E / h)` of `h` such, the dust refundable. A pool
+    /// with zero total weight is refundable to the owner. Settlement loops over nobody;
+    /// evaluators' stakes are unlocked by their `claim` or `releaseStake`.
     function settle(uint64 taskId) external nonReentrant {
         RoundState memory s = states[taskId];
         if (s.phase == Phase.Scoring) {
@@ -234,22 +308,16 @@ contract DinTaskScoring is DinTaskBase {
         }
         Task storage t = tasks[taskId];
         (uint256 pPool, uint256 ePool) = _pools(t);
-        if (t.abandoned) t.sumParticipantWeights = t.updaters;
-        address[] storage elist = evaluatorList[taskId];
-        uint256 m = elist.length;
-        uint256[] memory ew = new uint256[](m);
-        uint256 sumE = 0;
-        for (uint256 i = 0; i < m; ++i) {
-            ew[i] = _evaluatorWeight(t, evaluators[taskId][elist[i]]);
-            sumE += ew[i];
+        if (t.abandoned || t.sumParticipantWeights == 0) {
+            t.equalSplit = true;
+            t.sumParticipantWeights = t.updaters;
         }
         uint256 paid = t.sumParticipantWeights == 0 ? 0 : pPool;
-        if (sumE != 0) {
-            for (uint256 i = 0; i < m; ++i) {
-                paid += (ePool * ew[i]) / sumE;
-            }
+        if (t.abandoned) {
+            if (t.honestVoters != 0) paid += (ePool / t.honestVoters) * t.honestVoters;
+        } else if (t.sumEvaluatorWeights != 0) {
+            paid += ePool;
         }
-        t.sumEvaluatorWeights = uint64(sumE);
         t.refundable = uint128(t.deposit - paid);
         states[taskId].phase = Phase.Settled;
         emit Settled(taskId, pPool, ePool, t.deposit - paid);
@@ -272,8 +340,16 @@ contract DinTaskScoring is DinTaskBase {
     function _participantShare(Task storage t, uint256 pPool, Participant memory p) internal view returns (uint256) {
         uint256 sum = t.sumParticipantWeights;
         if (sum == 0) return 0;
-        (uint256 before, uint256 w) = t.abandoned ? (uint256(p.rank), p.updated ? 1 : 0) : (uint256(p.before), uint256(p.score));
+        (uint256 before, uint256 w) =
+            t.equalSplit ? (uint256(p.rank), p.updated ? 1 : 0) : (uint256(p.before), uint256(p.score));
         return (pPool * (before + w)) / sum - (pPool * before) / sum;
+    }
+
+    function _evaluatorShare(Task storage t, uint256 ePool, Evaluator memory e) internal view returns (uint256) {
+        if (e.slashed) return 0;
+        if (t.abandoned) return e.voted ? ePool / t.honestVoters : 0;
+        uint256 sum = t.sumEvaluatorWeights;
+        return (ePool * (e.before + e.quality)) / sum - (ePool * e.before) / sum;
     }
 
     /// What `account` is owed by a settled task, and whether it is a participant.
@@ -282,8 +358,9 @@ contract DinTaskScoring is DinTaskBase {
         Participant memory p = participants[taskId][account];
         if (p.index1 != 0) return (p.claimed ? 0 : _participantShare(t, pPool, p), true);
         Evaluator memory e = evaluators[taskId][account];
-        if (e.index1 == 0 || e.claimed || t.sumEvaluatorWeights == 0) return (0, false);
-        return ((ePool * _evaluatorWeight(t, e)) / t.sumEvaluatorWeights, false);
+        if (e.index1 == 0 || e.claimed) return (0, false);
+        if (t.abandoned ? t.honestVoters == 0 : t.sumEvaluatorWeights == 0) return (0, false);
+        return (_evaluatorShare(t, ePool, e), false);
     }
 
     /// What `account` may claim from a settled task (0 before settlement or after claiming).
@@ -293,14 +370,23 @@ contract DinTaskScoring is DinTaskBase {
     }
 
     /// Pays `account` what it is owed, once, unlocking an evaluator's stake; returns the amount.
-    function _pay(uint64 taskId, Task storage t, address account) internal returns (uint256 amount) {
+    /// Pays `account` what it is owed, once, unlocking an evaluator's stake; returns the
+    /// amount. With `strict` a failing transfer reverts; without, it is undone and skipped
+    /// (the account can claim later) so one bad recipient cannot block a batch.
+    function _pay(uint64 taskId, Task storage t, address account, bool strict) internal returns (uint256 amount) {
         bool participant;
         (amount, participant) = _owed(taskId, t, account);
         if (!participant) _release(taskId, account);
         if (amount == 0) return 0;
         if (participant) participants[taskId][account].claimed = true;
         else evaluators[taskId][account].claimed = true;
-        t.token.safeTransfer(account, amount);
+        if (strict) {
+            t.token.safeTransfer(account, amount);
+        } else if (!t.token.trySafeTransfer(account, amount)) {
+            if (participant) participants[taskId][account].claimed = false;
+            else evaluators[taskId][account].claimed = false;
+            return 0;
+        }
         emit Claimed(taskId, account, amount);
     }
 
@@ -310,18 +396,18 @@ contract DinTaskScoring is DinTaskBase {
         if (participants[taskId][msg.sender].claimed || evaluators[taskId][msg.sender].claimed) {
             revert AlreadyClaimed(taskId, msg.sender);
         }
-        if (_pay(taskId, tasks[taskId], msg.sender) == 0) revert NothingToClaim(taskId, msg.sender);
+        if (_pay(taskId, tasks[taskId], msg.sender, true) == 0) revert NothingToClaim(taskId, msg.sender);
     }
 
     /// Anyone: pays each of `accounts` what it is owed, to itself (the same entitlements
     /// as `claim`, batched so that one transaction serves many participants). Accounts
-    /// with nothing owed or already paid are skipped, so a batch cannot be blocked by a
-    /// claim made in between.
+    /// with nothing owed, already paid, or whose transfer fails are skipped, so a batch
+    /// cannot be blocked by a claim made in between or by one bad recipient.
     function claimFor(uint64 taskId, address[] calldata accounts) external nonReentrant {
         _state(taskId, Phase.Settled);
         Task storage t = tasks[taskId];
         for (uint256 i = 0; i < accounts.length; ++i) {
-            _pay(taskId, t, accounts[i]);
+            _pay(taskId, t, accounts[i], false);
         }
     }
 

@@ -312,6 +312,21 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             if now >= s0 + p {
                 return Ok(Step::wait("settlement (missed the commit window)", None));
             }
+            // A release it cannot use is disputed, not scored: a majority of disputes
+            // abandons the task rather than refund the pool to the Owner (issue #14).
+            if let Some(problem) = self.release_problem()? {
+                let disputed = self
+                    .din
+                    .events::<DinTaskManager::ReleaseDisputed>()?
+                    .iter()
+                    .any(|e| e.taskId == self.task && e.evaluator == self.me);
+                if disputed {
+                    return Ok(Step::wait("settlement (disputed the release)", None));
+                }
+                let r = self.din.dispute_release(self.me, self.task, j)?;
+                self.gas.record("dispute_release", &r);
+                return Ok(Step::Acted(format!("disputed the release: {problem}")));
+            }
             let scores = self.compute_scores(j)?;
             let salt = self.salt(j);
             self.record.committed = Some((j, slot, scores.clone(), salt.to_string()));
@@ -350,6 +365,27 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> EvaluatorRole<'a, C, S> {
             .reveal_scores(self.me, self.task, j, slot, scores, salt)?;
         self.gas.record("reveal_scores", &r);
         Ok(Step::Acted(format!("revealed scores of subgroup {j}")))
+    }
+
+    /// Why the Owner's release cannot be scored, if it cannot: the test set does not open
+    /// with this Evaluator's wrapped key, or the final model is not the one the final
+    /// round's accepted aggregates give.
+    fn release_problem(&mut self) -> Result<Option<String>> {
+        let (sealed, bundle) = scoring::released_test_set(&self.din, self.task)?;
+        if let Err(e) =
+            scoring::open_test_set(self.store, self.task, &sealed, &bundle, &self.me, &self.key)
+        {
+            return Ok(Some(format!("the test set does not open ({e})")));
+        }
+        let rounds = self.din.task(self.task)?.rounds;
+        let report = crate::round::verify::verify_round(&self.din, self.store, self.task, rounds)?;
+        if !report.ok() {
+            return Ok(Some(format!(
+                "the final model {:?} is not the recomputed {:?}",
+                report.published, report.recomputed
+            )));
+        }
+        Ok(None)
     }
 
     /// Scores of subgroup `j`'s members (shuffled-position order) on the test set: a

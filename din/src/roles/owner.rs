@@ -324,20 +324,14 @@ impl<'a, C: Chain + ?Sized, S: Store + ?Sized> OwnerRole<'a, C, S> {
     ) -> Result<Step> {
         let t = self.din.task(task)?;
         let p = u64::from(st.stagePeriod);
-        let deadline = t.scoringStart + p / 2;
-        // Those who uploaded in the last round may contribute; wait for them (or half
-        // the window, keeping the other half as margin for the release itself).
-        let expected = self
-            .din
-            .events::<DinTaskManager::Message>()?
-            .iter()
-            .filter(|e| e.taskId == task && e.round == t.rounds && e.stage == 2)
-            .count();
-        let contributed = scoring::contributions(&self.din, task)?.len();
-        if contributed < expected && now(&self.din)? < deadline {
+        // Participants have one stage period after the last model to contribute; the
+        // contract opens the release only then (issue #14).
+        let opens = t.scoringStart + p;
+        if now(&self.din)? < opens {
+            let contributed = scoring::contributions(&self.din, task)?.len();
             return Ok(Step::wait(
-                format!("contributions ({contributed}/{expected})"),
-                Some(deadline),
+                format!("the contribution window ({contributed} contributions so far)"),
+                Some(opens),
             ));
         }
         let gone = slashed(&self.din, task)?;
