@@ -109,6 +109,7 @@ fn run(args: &Args) -> Result<(), din_chain::Error> {
     for (op, r) in [
         "deploy_token",
         "deploy_registry",
+        "deploy_task_scoring",
         "deploy_task_manager",
         "set_task_manager",
     ]
@@ -190,6 +191,7 @@ fn run(args: &Args) -> Result<(), din_chain::Error> {
     let order = [
         "deploy_token",
         "deploy_registry",
+        "deploy_task_scoring",
         "deploy_task_manager",
         "set_task_manager",
         "stake",

@@ -144,6 +144,7 @@ fn round<S: Store>(
         maxWeight: 1_000,
         // No scoring in this benchmark: a stand-in commitment.
         testSet: din::chain::alloy::primitives::B256::repeat_byte(1),
+        maxEvaluators: evals.len() as u32,
     };
     let (task, _) = din.create_task(owner, &params, &genesis)?;
     for &p in &parts {

@@ -593,6 +593,7 @@ role_class!(Owner {
                 stagePeriod: stage_period,
                 registrationEnd: 0,
                 gate: Address::ZERO,
+                maxEvaluators: evaluators.max(u32::from(evaluators_per_subgroup)),
                 ..Default::default()
             };
         // Clip 8, steps of 2^-12, weights up to 1000; `testSet` is set by the Owner.

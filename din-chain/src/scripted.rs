@@ -186,6 +186,7 @@ pub fn run_task<C: DevChain + ?Sized>(
         scaleBits: 12,
         maxWeight: 1_000,
         testSet: cid_hash(&stand_in_cid("encrypted test set")),
+        maxEvaluators: u32::try_from(evaluators.len()).unwrap_or(u32::MAX),
     };
     let (task, r) = din.create_task(owner, &params, &stand_in_cid("genesis"))?;
     gas.push(("create_task", r.gas_used));

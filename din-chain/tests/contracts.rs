@@ -556,7 +556,10 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
     din.stake(e, Env::din_units(60)).must();
     assert_eq!(din.stake_of(e).must(), Env::din_units(100));
     // Only the task manager may lock or slash.
-    let lock = din_chain::bindings::EvaluatorRegistry::lockCall { evaluator: e };
+    let lock = din_chain::bindings::EvaluatorRegistry::lockCall {
+        evaluator: e,
+        taskId: 1,
+    };
     env.expect_revert(din.send(e, env.deployment.registry, lock), "NotTaskManager");
     let slash = din_chain::bindings::EvaluatorRegistry::slashCall {
         evaluator: e,
@@ -583,6 +586,24 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
         .must();
     din.join_as_evaluator(e, task).must();
     env.expect_revert(din.request_unstake(e), "StakeLocked");
+    // Issue #14, attack 3: one minimum stake used to back any number of concurrent
+    // tasks; joining now reserves it for one.
+    din.approve(env.owner, env.deployment.manager, U256::from(20u64))
+        .must();
+    let mut few = params(env.deployment.token, 10, 1, 2, 1, env.now() + PERIOD);
+    few.maxEvaluators = 1;
+    let (other, _) = din.create_task(env.owner, &few, &fake_cid("g")).must();
+    env.expect_revert(din.join_as_evaluator(e, other), "StakeTooLow");
+    // The Owner caps the evaluators of a task: a Sybil flood finds the seats taken.
+    let (a, b) = (env.accounts[7], env.accounts[8]);
+    env.stake(&[a, b]);
+    din.join_as_evaluator(a, other).must();
+    env.expect_revert(din.join_as_evaluator(b, other), "RegistrationClosed");
+    few.maxEvaluators = 2000;
+    env.expect_revert(
+        din.create_task(env.owner, &few, &fake_cid("g")),
+        "InvalidParameter",
+    );
     din.cancel(env.owner, task).must();
     din.settle(env.owner, task).must();
     env.expect_revert(din.request_unstake(e), "StakeLocked");
@@ -1098,7 +1119,10 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
     }
     let (task, _) = din.create_task(owner, &good, &fake_cid("g")).must();
     let t = din.task(task).must();
-    assert_eq!((t.clipMilli, t.scaleBits, t.maxWeight), (8_000, 12, 1_000));
+    assert_eq!(
+        (t.bounds.clipMilli, t.bounds.scaleBits, t.bounds.maxWeight),
+        (8_000, 12, 1_000)
+    );
     assert_eq!(t.testSet, cid_hash(&fake_cid("t")));
 
     let evals = &a[10..13];

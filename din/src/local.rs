@@ -352,6 +352,8 @@ impl TaskPlan {
             stagePeriod: stage_period,
             registrationEnd: 0,
             gate: Address::ZERO,
+            // Exactly the Evaluators planned: no Sybil flood can take seats.
+            maxEvaluators: self.evaluators as u32,
             ..Default::default()
         };
         // `testSet` is set by the Owner.

@@ -144,6 +144,7 @@ fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> S
         scaleBits: 12,
         maxWeight: 1_000,
         testSet: din_chain::client::cid_hash(&sealed),
+        maxEvaluators: n_evals as u32,
         token: deployment.token,
         deposit: 1_000_000,
         evaluatorFeeBps: 1_000,

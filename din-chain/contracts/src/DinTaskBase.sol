@@ -45,6 +45,17 @@ abstract contract DinTaskBase is ReentrancyGuard {
     /// The vote of an Evaluator that rejects a subgroup's sum: `keccak256` of the empty
     /// CID its `AggregateSubmitted` event carries.
     bytes32 internal constant REJECTED = keccak256("");
+    /// Hard caps that keep every function's worst case well under the 16,777,216 gas per
+    /// transaction of EIP-7825 (measured in `din-chain/README.md`): subgroups of up to
+    /// `2 * MAX_SUBGROUP_SIZE - 1` members, evaluators per subgroup, per task, and
+    /// participants per task.
+    uint16 internal constant MAX_SUBGROUP_SIZE = 64;
+    /// See `MAX_SUBGROUP_SIZE`.
+    uint8 internal constant MAX_EVALUATORS_PER_SUBGROUP = 16;
+    /// See `MAX_SUBGROUP_SIZE`.
+    uint32 internal constant MAX_EVALUATORS = 1024;
+    /// See `MAX_SUBGROUP_SIZE`.
+    uint32 internal constant MAX_PARTICIPANTS = 10_000;
     /// Largest `scaleBits` (din-core `MAX_SCALE_BITS`).
     uint8 internal constant MAX_SCALE_BITS = 40;
     /// Round number used in keys for the scoring phase.
@@ -82,7 +93,8 @@ abstract contract DinTaskBase is ReentrancyGuard {
         Hints,
         Commitment,
         Slot,
-        Registry
+        Registry,
+        MaxEvaluators
     }
 
     /// What the owner chooses when creating a task. `clipMilli`, `scaleBits` and
@@ -106,6 +118,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
         uint8 scaleBits;
         uint32 maxWeight;
         bytes32 testSet;
+        uint32 maxEvaluators;
     }
 
     /// The hot state of a task, read by every round operation: one storage slot.
@@ -119,6 +132,14 @@ abstract contract DinTaskBase is ReentrancyGuard {
         Phase phase;
         uint8 evaluatorsPerSubgroup;
         uint32 finalized; // subgroups finalized this round (or scored, in Scoring)
+    }
+
+    /// The bounds of every participant's input (`TaskParams`' `clipMilli`, `scaleBits`,
+    /// `maxWeight`).
+    struct InputBounds {
+        uint32 clipMilli;
+        uint8 scaleBits;
+        uint32 maxWeight;
     }
 
     /// The rest of a task.
@@ -143,10 +164,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
         uint64 sumEvaluatorWeights; // sum of d_e of unslashed evaluators (settled: the one used)
         uint32 honestVoters; // unslashed evaluators that voted on an aggregate (abandoned tasks)
         bool equalSplit; // no contribution scored above 0: participants who updated share equally
-        uint32 clipMilli;
-        uint8 scaleBits;
-        uint32 maxWeight;
+        InputBounds bounds;
         bytes32 testSet;
+        uint32 maxEvaluators;
     }
 
     /// A participant of a task: one storage slot.
@@ -165,7 +185,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
     /// An evaluator of a task: one storage slot.
     struct Evaluator {
         uint32 index1; // index + 1; 0 = not joined
-        bool voted; // submitted at least one aggregate
+        bool voted; // voted in a finalized subgroup-round and was not slashed then
         bool slashed;
         bool claimed;
         uint32 quality; // d_e, set when its subgroup is scored

@@ -69,8 +69,13 @@ contract DinTaskManager is DinTaskBase {
         if (p.deposit == 0) revert InvalidParameter(Param.Deposit);
         if (p.evaluatorFeeBps > BPS) revert InvalidParameter(Param.EvaluatorFeeBps);
         if (p.rounds == 0 || p.rounds == SCORING) revert InvalidParameter(Param.Rounds);
-        if (p.subgroupSize < 2) revert InvalidParameter(Param.SubgroupSize);
-        if (p.evaluatorsPerSubgroup == 0) revert InvalidParameter(Param.EvaluatorsPerSubgroup);
+        if (p.subgroupSize < 2 || p.subgroupSize > MAX_SUBGROUP_SIZE) revert InvalidParameter(Param.SubgroupSize);
+        if (p.evaluatorsPerSubgroup == 0 || p.evaluatorsPerSubgroup > MAX_EVALUATORS_PER_SUBGROUP) {
+            revert InvalidParameter(Param.EvaluatorsPerSubgroup);
+        }
+        if (p.maxEvaluators < p.evaluatorsPerSubgroup || p.maxEvaluators > MAX_EVALUATORS) {
+            revert InvalidParameter(Param.MaxEvaluators);
+        }
         if (p.neighbours == 0 || p.neighbours >= p.subgroupSize) revert InvalidParameter(Param.Neighbours);
         if (p.threshold * 2 <= p.neighbours || p.threshold > p.neighbours) revert InvalidParameter(Param.Threshold);
         if (p.stagePeriod == 0) revert InvalidParameter(Param.StagePeriod);
@@ -96,10 +101,9 @@ contract DinTaskManager is DinTaskBase {
         t.registrationEnd = p.registrationEnd;
         t.deposit = p.deposit;
         t.gate = p.gate;
-        t.clipMilli = p.clipMilli;
-        t.scaleBits = p.scaleBits;
-        t.maxWeight = p.maxWeight;
+        t.bounds = InputBounds({clipMilli: p.clipMilli, scaleBits: p.scaleBits, maxWeight: p.maxWeight});
         t.testSet = p.testSet;
+        t.maxEvaluators = p.maxEvaluators;
         RoundState storage s = states[taskId];
         s.phase = Phase.Registration;
         s.stagePeriod = p.stagePeriod;
@@ -123,7 +127,7 @@ contract DinTaskManager is DinTaskBase {
         if (address(t.gate) != address(0) && !t.gate.isAllowed(taskId, msg.sender, proof)) {
             revert NotAllowed(taskId, msg.sender);
         }
-        if (s.numParticipants == type(uint32).max) revert RegistrationClosed(taskId);
+        if (s.numParticipants == MAX_PARTICIPANTS) revert RegistrationClosed(taskId);
         uint32 index = s.numParticipants;
         p.index1 = index + 1;
         states[taskId].numParticipants = index + 1;
@@ -137,8 +141,8 @@ contract DinTaskManager is DinTaskBase {
         if (block.timestamp >= tasks[taskId].registrationEnd) revert RegistrationClosed(taskId);
         Evaluator storage e = evaluators[taskId][msg.sender];
         if (e.index1 != 0 || participants[taskId][msg.sender].index1 != 0) revert AlreadyRegistered(taskId, msg.sender);
-        if (s.numEvaluators == type(uint32).max) revert RegistrationClosed(taskId);
-        registry.lock(msg.sender);
+        if (s.numEvaluators == tasks[taskId].maxEvaluators) revert RegistrationClosed(taskId);
+        registry.lock(msg.sender, taskId);
         lastVote[taskId][msg.sender] = bytes32(uint256(1)); // the vote slot, reused every round
         uint32 index = s.numEvaluators;
         e.index1 = index + 1;
@@ -272,11 +276,7 @@ contract DinTaskManager is DinTaskBase {
         if (word & bit != 0) revert AlreadySubmitted(taskId, round, msg.sender);
         voteBits[bk] = word | bit;
         lastVote[taskId][msg.sender] = _aggregateVote(round, subgroup, q % s.evaluatorsPerSubgroup, keccak256(cid));
-        Evaluator storage e = evaluators[taskId][msg.sender];
-        if (!e.voted) {
-            e.voted = true;
-            tasks[taskId].honestVoters += 1;
-        }
+
         emit AggregateSubmitted(taskId, round, msg.sender, subgroup, cid);
     }
 
@@ -329,6 +329,16 @@ contract DinTaskManager is DinTaskBase {
         if (winner != bytes32(0)) {
             for (uint256 i = 0; i < per; ++i) {
                 if (voters[i] != address(0) && cidHashes[i] != winner) _slash(taskId, voters[i]);
+            }
+        }
+        // Voters who are not slashed count for an abandoned task's evaluator pool (kept
+        // here rather than in `submitAggregate`, whose gas is what evaluators pay).
+        for (uint256 i = 0; i < per; ++i) {
+            if (voters[i] == address(0)) continue;
+            Evaluator storage e = evaluators[taskId][voters[i]];
+            if (!e.voted && !e.slashed) {
+                e.voted = true;
+                tasks[taskId].honestVoters += 1;
             }
         }
         emit SubgroupFinalized(taskId, s.round, subgroup, status == 1, winner);

@@ -327,7 +327,7 @@ contract DinTaskScoring is DinTaskBase {
         Evaluator storage e = evaluators[taskId][evaluator];
         if (e.index1 == 0 || e.released) return;
         e.released = true;
-        registry.unlock(evaluator);
+        registry.unlock(evaluator, taskId);
     }
 
     /// Evaluator: unlocks its registry stake from a settled task (`claim` does it too).

@@ -9,9 +9,12 @@ import {DinAssignment} from "./DinAssignment.sol";
 
 /// @title Evaluator registry
 /// @notice Evaluators stake DIN tokens to be assignable (paper §3.4: staked nodes give
-/// Sybil resistance). A stake is locked while its evaluator serves a task; unstaking
-/// waits `unstakeDelay` seconds after the request; only the task manager named at
-/// deployment may lock, unlock and slash. Slashed tokens go to `treasury`.
+/// Sybil resistance). Joining a task reserves `minStake` of the free stake for that task
+/// (issue #14: one stake no longer backs any number of tasks); slashing in a task draws
+/// from that task's reservation only, and a task's release returns what is left of it.
+/// Unstaking needs no reservation and waits `unstakeDelay` seconds after the request;
+/// only the task manager named at deployment may lock, unlock and slash. Slashed tokens
+/// go to `treasury`.
 contract EvaluatorRegistry is ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -20,6 +23,7 @@ contract EvaluatorRegistry is ReentrancyGuard {
         uint128 stake;
         uint64 unstakeAt; // 0 when no exit was requested
         uint32 locks; // tasks currently served
+        uint128 reserved; // sum of the reservations of the tasks served
     }
 
     /// The staking token.
@@ -39,6 +43,8 @@ contract EvaluatorRegistry is ReentrancyGuard {
 
     /// Evaluator records by account.
     mapping(address => Evaluator) public evaluators;
+    /// What is reserved of each evaluator's stake for each task it serves.
+    mapping(address => mapping(uint64 => uint256)) public reservations;
     /// Each evaluator's X25519 public key for receiving sealed test-set keys (paper §5.2).
     mapping(address => bytes32) internal encryptionKeys;
 
@@ -146,33 +152,44 @@ contract EvaluatorRegistry is ReentrancyGuard {
         return evaluators[evaluator].stake;
     }
 
-    /// Locks `evaluator` into a task: needs the minimum stake and no pending exit.
-    function lock(address evaluator) external {
+    /// Reserves `minStake` of `evaluator`'s free stake (stake not reserved for another
+    /// task) for `taskId`: needs that much free and no pending exit.
+    function lock(address evaluator, uint64 taskId) external {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
         Evaluator storage e = evaluators[evaluator];
-        if (e.stake < minStake) revert StakeTooLow(evaluator, e.stake, minStake);
+        uint256 free = uint256(e.stake) - e.reserved;
+        if (free < minStake) revert StakeTooLow(evaluator, free, minStake);
         if (e.unstakeAt != 0) revert ExitPending(evaluator, e.unstakeAt);
+        if (reservations[evaluator][taskId] != 0) revert InvalidParameter("taskId");
+        reservations[evaluator][taskId] = minStake;
+        e.reserved += uint128(minStake);
         uint32 locks = e.locks + 1;
         e.locks = locks;
         emit Locked(evaluator, locks);
     }
 
-    /// Releases one lock of `evaluator`.
-    function unlock(address evaluator) external {
+    /// Releases `evaluator`'s reservation for `taskId` (what slashing left of it).
+    function unlock(address evaluator, uint64 taskId) external {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
         Evaluator storage e = evaluators[evaluator];
         if (e.locks == 0) revert NotLocked(evaluator);
+        e.reserved -= uint128(reservations[evaluator][taskId]);
+        delete reservations[evaluator][taskId];
         uint32 locks = e.locks - 1;
         e.locks = locks;
         emit Unlocked(evaluator, locks);
     }
 
-    /// Takes `slashPenalty` (or what is left) from `evaluator` for an offence in `taskId`
-    /// and sends it to the treasury. Returns the amount taken.
+    /// Takes `slashPenalty` (or what is left of the reservation) from `evaluator`'s
+    /// reservation for `taskId` and sends it to the treasury: an offence in one task never
+    /// touches the stake backing another. Returns the amount taken.
     function slash(address evaluator, uint64 taskId) external nonReentrant returns (uint256 amount) {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
         Evaluator storage e = evaluators[evaluator];
-        amount = e.stake < slashPenalty ? e.stake : slashPenalty;
+        uint256 reserved = reservations[evaluator][taskId];
+        amount = reserved < slashPenalty ? reserved : slashPenalty;
+        reservations[evaluator][taskId] = reserved - amount;
+        e.reserved -= uint128(amount);
         e.stake -= uint128(amount);
         if (amount != 0) token.safeTransfer(treasury, amount);
         emit Slashed(evaluator, amount, taskId);

@@ -197,6 +197,7 @@ pub fn params(
         scaleBits: 12,
         maxWeight: 1_000,
         testSet: din_chain::client::cid_hash(&fake_cid("t")),
+        maxEvaluators: ACCOUNTS as u32,
     }
 }
 

@@ -79,9 +79,9 @@ pub fn genesis<C: Chain + ?Sized, S: din_core::Store + ?Sized>(
 /// updates (review hole 4).
 pub fn fixed_point(task: &din_chain::client::Task, clients: u32) -> FixedPoint {
     FixedPoint::from_task(
-        task.clipMilli,
-        task.scaleBits,
-        task.maxWeight,
+        task.bounds.clipMilli,
+        task.bounds.scaleBits,
+        task.bounds.maxWeight,
         clients.max(1),
     )
 }
