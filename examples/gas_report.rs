@@ -140,6 +140,7 @@ fn run(args: &Args) -> Result<(), din_chain::Error> {
             Some(base.saturating_sub(e as u32 * (SCORE_ONE / 200)))
         }),
         liars: vec![0],
+        no_shows: vec![],
     };
     let out = run_task(&din, owner, &participants, &evaluators, &script)?;
     for (op, g) in &out.gas {

@@ -41,6 +41,8 @@ pub struct Script {
     pub score: ScoreFn,
     /// Subgroups whose slot-0 evaluator submits a wrong aggregate in the last round.
     pub liars: Vec<u32>,
+    /// Subgroups whose slot-1 evaluator submits no aggregate in round 1 (a no-show).
+    pub no_shows: Vec<u32>,
 }
 
 impl std::fmt::Debug for Script {
@@ -238,6 +240,9 @@ pub fn run_task<C: DevChain + ?Sized>(
             let (j, slot) = Din::<C>::evaluator_slot(k as u64, m, s.per_subgroup, eseed)?;
             if j >= g {
                 continue; // not assigned this round
+            }
+            if round == 1 && slot == 1 && s.no_shows.contains(&j) {
+                continue;
             }
             let lie = round == s.rounds && slot == 0 && s.liars.contains(&j);
             let cid = if lie {

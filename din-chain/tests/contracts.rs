@@ -32,6 +32,7 @@ on_both_backends!(
     unscored_participants_who_updated_share_the_pool,
     a_majority_of_evaluators_can_dispute_a_bogus_release,
     a_scoring_phase_nobody_finalizes_can_be_abandoned,
+    an_aggregation_no_show_loses_that_rounds_fee,
 );
 
 fn assignment_matches_din_core_vectors(env: &Env) {
@@ -101,6 +102,7 @@ fn full_task_settles_to_the_wei(env: &Env) {
             })
         }),
         liars: vec![],
+        no_shows: vec![],
         fee_bps: 1_000,
     };
     // The slot-0 evaluator of subgroup 1 submits a wrong aggregate in the last round.
@@ -894,6 +896,7 @@ fn check_settlement(
         deposit,
         score: Box::new(rng),
         liars: vec![],
+        no_shows: vec![],
         fee_bps,
     };
     let out = run_task(env, script);
@@ -998,13 +1001,9 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
         U256::from(500u64)
     );
 
-    // Seeds: not before the scheduled block; a stale block (hash gone) reschedules.
+    // Seeds: not before the scheduled block.
     din.start_training(owner, task).must();
     env.expect_revert(din.draw_seed(a[0], task), "SeedBlockNotReached");
-    env.chain.mine(300).must();
-    let r = din.draw_seed(a[0], task).must();
-    assert!(r.logs.iter().any(|l| l.topics[0]
-        == <DinTaskManager::SeedScheduled as alloy::sol_types::SolEvent>::SIGNATURE_HASH));
     env.expect_revert(
         din.submit_update(a[0], task, 1, &fake_cid("u")),
         "SeedNotDrawn",
@@ -1086,6 +1085,27 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
     din.finalize_scores(a[0], task2, 0, members, vec![0, 0])
         .must();
     assert_eq!(before - din.stake_of(e).must(), Env::din_units(50));
+
+    // Issue #14, attack 4: a seed block whose hash is gone used to be rerolled to a
+    // fresh block (a second draw for whoever stalls); now the draw expires and the task
+    // can be abandoned.
+    din.approve(owner, env.deployment.manager, U256::from(500u64))
+        .must();
+    let (stale, _) = din
+        .create_task(
+            owner,
+            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
+            &fake_cid("g"),
+        )
+        .must();
+    env.stake(&[a[12]]);
+    din.register(a[20], stale, Bytes::new()).must();
+    din.register(a[21], stale, Bytes::new()).must();
+    din.join_as_evaluator(a[12], stale).must();
+    din.start_training(owner, stale).must();
+    env.chain.mine(300).must();
+    env.expect_revert(din.draw_seed(a[0], stale), "SeedExpired");
+    din.abandon(a[0], stale).must();
 }
 
 /// Review hole 4 and 8 on chain: the input bounds and the sealed test set's CID are task
@@ -1231,6 +1251,7 @@ fn scored_task(env: &Env, per: u8, score: fn(usize) -> Option<u32>) -> Outcome {
             deposit: 1_000_000,
             score: Box::new(move |_, slot, _| score(slot)),
             liars: vec![],
+            no_shows: vec![],
             fee_bps: 1_000,
         },
     )
@@ -1382,4 +1403,39 @@ fn a_scoring_phase_nobody_finalizes_can_be_abandoned(env: &Env) {
     for &e in &evals {
         din.release_stake(e, task).must();
     }
+}
+
+/// Issue #14, attack 7: an evaluator that skips aggregating a round used to earn the
+/// same fee as those who did the work; now a round it did not aggregate is a round it
+/// is not paid for (two rounds: it gets half of what an equally good peer gets).
+fn an_aggregation_no_show_loses_that_rounds_fee(env: &Env) {
+    let out = run_task(
+        env,
+        Script {
+            participants: 6,
+            evaluators: 6,
+            subgroup_size: 3,
+            per_subgroup: 3,
+            rounds: 2,
+            deposit: 1_000_000,
+            score: Box::new(|_, _, _| Some(ONE / 2)),
+            liars: vec![],
+            no_shows: vec![0],
+            fee_bps: 1_000,
+        },
+    );
+    let din = env.din();
+    let mut owed: Vec<U256> = out
+        .evaluators
+        .iter()
+        .map(|&e| din.claimable(out.task, e).must())
+        .collect();
+    owed.sort();
+    // Telescoping rounds each share by at most one wei.
+    let (low, high) = (owed[0].to::<u64>(), owed[5].to::<u64>());
+    assert!(
+        owed[1..].iter().all(|o| high - o.to::<u64>() <= 1),
+        "{owed:?}"
+    );
+    assert!((2 * low).abs_diff(high) <= 2, "{owed:?}");
 }

@@ -161,7 +161,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
         uint32 updaters; // participants who submitted at least one update
         uint128 refundable;
         uint64 sumParticipantWeights;
-        uint64 sumEvaluatorWeights; // sum of d_e of unslashed evaluators (settled: the one used)
+        uint64 sumEvaluatorWeights; // sum of the weights (d_e x votes) of unslashed evaluators
         uint32 honestVoters; // unslashed evaluators that voted on an aggregate (abandoned tasks)
         bool equalSplit; // no contribution scored above 0: participants who updated share equally
         InputBounds bounds;
@@ -190,7 +190,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
         bool claimed;
         uint32 quality; // d_e, set when its subgroup is scored
         bool released; // stake unlocked after settlement
-        uint64 before; // sum of the qualities recorded before this one (scored tasks)
+        uint64 before; // sum of the weights recorded before this one (scored tasks)
+        uint16 votes; // finalized subgroup-rounds it voted in without being slashed
+        uint64 weight; // its share of the evaluator pool: quality x votes (scored tasks)
     }
 
     /// A subgroup's outcome in a round.
@@ -260,6 +262,9 @@ abstract contract DinTaskBase is ReentrancyGuard {
     error SeedNotDrawn(uint64 taskId, uint16 round);
     /// The round's seed is already drawn.
     error SeedAlreadyDrawn(uint64 taskId, uint16 round);
+    /// The scheduled seed block is older than 256 blocks: its hash is gone, and there is
+    /// no reroll; the task can be abandoned.
+    error SeedExpired(uint64 taskId, uint16 round);
     /// The seed block is not mined yet.
     error SeedBlockNotReached(uint64 seedBlock, uint256 blockNumber);
     /// No such secure-aggregation stage.
@@ -406,7 +411,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
         // A slashed evaluator leaves the running sums settlement divides by.
         Task storage t = tasks[taskId];
         if (e.voted) t.honestVoters -= 1;
-        t.sumEvaluatorWeights -= e.quality;
+        t.sumEvaluatorWeights -= e.weight;
         uint256 amount = registry.slash(evaluator, taskId);
         emit EvaluatorPenalized(taskId, evaluator, amount);
     }

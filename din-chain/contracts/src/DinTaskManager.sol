@@ -184,8 +184,11 @@ contract DinTaskManager is DinTaskBase {
     }
 
     /// Anyone: draws the current round's seed from the scheduled block's hash, fixed
-    /// after registration closed and unknown when it was scheduled. If that block is
-    /// older than 256 blocks its hash is gone: a new block is scheduled instead.
+    /// after registration closed and unknown when it was scheduled. There is no reroll:
+    /// once that block is older than 256 blocks its hash is gone and the draw reverts
+    /// (`SeedExpired`); the task can then be abandoned. What bias remains: the proposer
+    /// of the scheduled block can withhold it (forgoing its reward) to choose between two
+    /// hashes; on a rollup the sequencer picks the hash outright (issue #14).
     function drawSeed(uint64 taskId) external {
         RoundState memory s = _state(taskId, Phase.Training);
         if (s.roundStart != 0) revert SeedAlreadyDrawn(taskId, s.round);
@@ -193,10 +196,7 @@ contract DinTaskManager is DinTaskBase {
         uint64 at = t.seedBlock;
         if (block.number <= at) revert SeedBlockNotReached(at, block.number);
         bytes32 h = blockhash(at);
-        if (h == bytes32(0)) {
-            _scheduleSeed(taskId, t, s.round);
-            return;
-        }
+        if (h == bytes32(0)) revert SeedExpired(taskId, s.round);
         bytes32 seed = keccak256(abi.encodePacked(h, taskId, s.round));
         participantSeeds[taskId] = DinAssignment.participantSeed(seed);
         evaluatorSeeds[taskId] = DinAssignment.evaluatorSeed(seed);
@@ -331,12 +331,15 @@ contract DinTaskManager is DinTaskBase {
                 if (voters[i] != address(0) && cidHashes[i] != winner) _slash(taskId, voters[i]);
             }
         }
-        // Voters who are not slashed count for an abandoned task's evaluator pool (kept
-        // here rather than in `submitAggregate`, whose gas is what evaluators pay).
+        // Voters who are not slashed earn this round's share of the evaluator pool (an
+        // aggregation no-show does not), and count for an abandoned task's; kept here
+        // rather than in `submitAggregate`, whose gas is what evaluators pay.
         for (uint256 i = 0; i < per; ++i) {
             if (voters[i] == address(0)) continue;
             Evaluator storage e = evaluators[taskId][voters[i]];
-            if (!e.voted && !e.slashed) {
+            if (e.slashed) continue;
+            e.votes += 1;
+            if (!e.voted) {
                 e.voted = true;
                 tasks[taskId].honestVoters += 1;
             }

@@ -176,8 +176,11 @@ contract DinTaskScoring is DinTaskBase {
             Evaluator storage ev = evaluators[taskId][who];
             uint32 q = backed ? uint32(quality[e]) : NEUTRAL_SCORE;
             ev.quality = q;
+            // Paid by quality and by the rounds it aggregated: no-shows lose those rounds.
+            uint64 w = uint64(q) * ev.votes;
+            ev.weight = w;
             ev.before = t.sumEvaluatorWeights;
-            t.sumEvaluatorWeights += q;
+            t.sumEvaluatorWeights += w;
             if (q == 0) _slash(taskId, who);
         }
         results[rk].status = 1;
@@ -256,7 +259,8 @@ contract DinTaskScoring is DinTaskBase {
     // ---------------------------------------------------------------- settlement
 
     /// Anyone: abandons a task that missed a deadline: training not started one stage
-    /// period after registration end, a round's model not published within 6 stage
+    /// period after registration end, a round's seed not drawn while its block's hash was
+    /// available (256 blocks), a round's model not published within 6 stage
     /// periods of its seed, the test set not released within two stage periods of the
     /// last model, or scoring not finalized within three stage periods of the release
     /// (every task ends settled or abandoned).
@@ -267,7 +271,9 @@ contract DinTaskScoring is DinTaskBase {
         if (s.phase == Phase.Registration) {
             late = block.timestamp >= uint256(t.registrationEnd) + s.stagePeriod;
         } else if (s.phase == Phase.Training) {
-            late = s.roundStart != 0 && block.timestamp >= uint256(s.roundStart) + 6 * uint256(s.stagePeriod);
+            late = s.roundStart == 0
+                ? block.number > uint256(t.seedBlock) + 256 // the seed can no longer be drawn
+                : block.timestamp >= uint256(s.roundStart) + 6 * uint256(s.stagePeriod);
         } else if (s.phase == Phase.AwaitingTestSet) {
             late = block.timestamp >= uint256(t.scoringStart) + 2 * uint256(s.stagePeriod);
         } else if (s.phase == Phase.Scoring) {
@@ -294,7 +300,9 @@ contract DinTaskScoring is DinTaskBase {
     /// participants did their part), `S` their sum and `B_k` the sum of the weights
     /// recorded before `k`, participant `k` is owed `floor(P (B_k + w_k) / S) - floor(P
     /// B_k / S)`. These add up to exactly the participant pool `P`. Evaluators likewise by
-    /// their quality `d_e` in a scored task; in an abandoned one each evaluator that voted
+    /// their quality `d_e` times the finalized rounds they aggregated in (a round's
+    /// no-show loses that round's share) in a scored task; in an abandoned one each
+    /// evaluator that voted
     /// and was not slashed gets `floor(E / h)` of `h` such, the dust refundable. A pool
     /// with zero total weight is refundable to the owner. Settlement loops over nobody;
     /// evaluators' stakes are unlocked by their `claim` or `releaseStake`.
@@ -349,7 +357,7 @@ contract DinTaskScoring is DinTaskBase {
         if (e.slashed) return 0;
         if (t.abandoned) return e.voted ? ePool / t.honestVoters : 0;
         uint256 sum = t.sumEvaluatorWeights;
-        return (ePool * (e.before + e.quality)) / sum - (ePool * e.before) / sum;
+        return (ePool * (e.before + e.weight)) / sum - (ePool * e.before) / sum;
     }
 
     /// What `account` is owed by a settled task, and whether it is a participant.

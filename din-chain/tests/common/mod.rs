@@ -211,6 +211,7 @@ pub struct Script {
     pub deposit: u128,
     pub score: din_chain::scripted::ScoreFn,
     pub liars: Vec<u32>,
+    pub no_shows: Vec<u32>,
     pub fee_bps: u16,
 }
 
@@ -237,6 +238,7 @@ pub fn run_task(env: &Env, s: Script) -> Outcome {
         stage_period: PERIOD as u32,
         score: s.score,
         liars: s.liars,
+        no_shows: s.no_shows,
     };
     let out = din_chain::scripted::run_task(&din, env.owner, &parts, &evals, &script).must();
     Outcome {
