@@ -4,8 +4,9 @@
 # packages that independently check our CIDs and CAR files (tests/vectors/crosscheck),
 # and the contract toolchain (solc-js, OpenZeppelin, anvil: din-chain/contracts), whose
 # anvil runs the din-chain contract suite over JSON-RPC, js-ipfs (tests/js-ipfs), the IPFS
-# node din's networked store is tested against; then, from PyPI, maturin,
-# numpy, pytest and mypy for the Python package's tests (in .venv).
+# node din's networked store is tested against; then, from PyPI, slither-analyzer for the
+# contracts' static analysis (in .venv-slither), maturin, numpy, pytest and mypy for the
+# Python package's tests (in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -27,6 +28,11 @@ node --version
 
 echo "== contract artifacts match a rebuild with the pinned compiler"
 (cd din-chain/contracts && "$DIN_NODE" build.mjs --check)
+
+echo "== Slither (PyPI slither-analyzer 0.11.6) over the contracts, through the pinned solc-js; every finding triaged"
+python3 -m venv .venv-slither
+.venv-slither/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6
+(cd din-chain/contracts && ../../.venv-slither/bin/python slither/check.py ../../.venv-slither/bin/slither)
 
 echo "== CID vectors against Helia's importer"
 "$DIN_NODE" tests/vectors/crosscheck/cid-helia.mjs
