@@ -141,6 +141,7 @@ fn run(args: &Args) -> Result<(), din_chain::Error> {
         }),
         liars: vec![0],
         no_shows: vec![],
+        disputes: vec![],
     };
     let out = run_task(&din, owner, &participants, &evaluators, &script)?;
     for (op, g) in &out.gas {

@@ -43,6 +43,9 @@ pub struct Script {
     pub liars: Vec<u32>,
     /// Subgroups whose slot-1 evaluator submits no aggregate in round 1 (a no-show).
     pub no_shows: Vec<u32>,
+    /// Subgroups whose slot-0 and slot-1 evaluators dispute the release instead of
+    /// scoring.
+    pub disputes: Vec<u32>,
 }
 
 impl std::fmt::Debug for Script {
@@ -299,6 +302,10 @@ pub fn run_task<C: DevChain + ?Sized>(
         }
         let (j, slot) = Din::<C>::evaluator_slot(k as u64, m, s.per_subgroup, eseed)?;
         if j >= g {
+            continue;
+        }
+        if slot < 2 && s.disputes.contains(&j) {
+            din.dispute_release(e, task, j)?;
             continue;
         }
         let (_, size) = subgroup_range(j, n, g);

@@ -33,6 +33,7 @@ on_both_backends!(
     a_majority_of_evaluators_can_dispute_a_bogus_release,
     a_scoring_phase_nobody_finalizes_can_be_abandoned,
     an_aggregation_no_show_loses_that_rounds_fee,
+    the_majority_of_one_subgroup_cannot_end_the_task,
 );
 
 fn assignment_matches_din_core_vectors(env: &Env) {
@@ -103,6 +104,7 @@ fn full_task_settles_to_the_wei(env: &Env) {
         }),
         liars: vec![],
         no_shows: vec![],
+        disputes: vec![],
         fee_bps: 1_000,
     };
     // The slot-0 evaluator of subgroup 1 submits a wrong aggregate in the last round.
@@ -601,6 +603,16 @@ fn registry_stakes_locks_and_slashes(env: &Env) {
     env.stake(&[a, b]);
     din.join_as_evaluator(a, other).must();
     env.expect_revert(din.join_as_evaluator(b, other), "RegistrationClosed");
+    // Nor can fake participants make the task unstartable: past what its evaluators can
+    // cover (subgroups of 2, one evaluator each, at most one evaluator), registration
+    // closes.
+    for &p in &env.accounts[30..33] {
+        din.register(p, other, Bytes::new()).must();
+    }
+    env.expect_revert(
+        din.register(env.accounts[33], other, Bytes::new()),
+        "RegistrationClosed",
+    );
     few.maxEvaluators = 2000;
     env.expect_revert(
         din.create_task(env.owner, &few, &fake_cid("g")),
@@ -897,6 +909,7 @@ fn check_settlement(
         score: Box::new(rng),
         liars: vec![],
         no_shows: vec![],
+        disputes: vec![],
         fee_bps,
     };
     let out = run_task(env, script);
@@ -1252,6 +1265,7 @@ fn scored_task(env: &Env, per: u8, score: fn(usize) -> Option<u32>) -> Outcome {
             score: Box::new(move |_, slot, _| score(slot)),
             liars: vec![],
             no_shows: vec![],
+            disputes: vec![],
             fee_bps: 1_000,
         },
     )
@@ -1421,6 +1435,7 @@ fn an_aggregation_no_show_loses_that_rounds_fee(env: &Env) {
             score: Box::new(|_, _, _| Some(ONE / 2)),
             liars: vec![],
             no_shows: vec![0],
+            disputes: vec![],
             fee_bps: 1_000,
         },
     );
@@ -1438,4 +1453,44 @@ fn an_aggregation_no_show_loses_that_rounds_fee(env: &Env) {
         "{owed:?}"
     );
     assert!((2 * low).abs_diff(high) <= 2, "{owed:?}");
+}
+
+/// Review of #14's first fix: the evaluators holding the majority of one scoring
+/// subgroup used to abandon the whole task by disputing; now their subgroup is scored
+/// neutral and the others are scored on merit.
+fn the_majority_of_one_subgroup_cannot_end_the_task(env: &Env) {
+    let out = run_task(
+        env,
+        Script {
+            participants: 6,
+            evaluators: 6,
+            subgroup_size: 3,
+            per_subgroup: 3,
+            rounds: 1,
+            deposit: 1_000_000,
+            score: Box::new(|_, _, i| Some(ONE / 4 + i as u32)),
+            liars: vec![],
+            no_shows: vec![],
+            disputes: vec![0],
+            fee_bps: 1_000,
+        },
+    );
+    let din = env.din();
+    assert_eq!(
+        din.round_state(out.task).must().phase,
+        5,
+        "settled, not abandoned"
+    );
+    let neutral = out.medians.iter().filter(|&&m| m == ONE / 2).count();
+    assert_eq!(
+        neutral, 3,
+        "the disputed subgroup scored neutral: {:?}",
+        out.medians
+    );
+    assert!(
+        out.medians.iter().any(|&m| m != ONE / 2 && m > 0),
+        "{:?}",
+        out.medians
+    );
+    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
 }

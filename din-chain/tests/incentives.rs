@@ -382,10 +382,13 @@ fn score(s: &Scenario, r: &mut Rng, per: u8, owner: Owner) {
         let scores: Vec<u32> = (0..size)
             .map(|i| {
                 let idx = by_position[first + i] as usize;
-                if who == Who::Liar {
+                // Honest scores differ by a little noise; a participant that did
+                // nothing gets 0.
+                let truth = true_score(s.parts[idx].1);
+                if who == Who::Liar || truth == 0 {
                     0
                 } else {
-                    true_score(s.parts[idx].1) + r.below(3) as u32
+                    truth + r.below(3) as u32
                 }
             })
             .collect();
@@ -449,6 +452,16 @@ fn settle(s: &Scenario) {
             t.refundable,
             updaters
         );
+    }
+    if !t.abandoned && !t.equalSplit {
+        for &(p, _) in &s.parts {
+            if !s.updaters.borrow().contains(&p) {
+                assert!(
+                    din.claimable(task, p).must().is_zero(),
+                    "{p} never updated and is paid"
+                );
+            }
+        }
     }
     for &(a, _) in s.parts.iter().chain(&s.evals) {
         if !din.claimable(task, a).must().is_zero() {

@@ -164,6 +164,7 @@ abstract contract DinTaskBase is ReentrancyGuard {
         uint64 sumEvaluatorWeights; // sum of the weights (d_e x votes) of unslashed evaluators
         uint32 honestVoters; // unslashed evaluators that voted on an aggregate (abandoned tasks)
         bool equalSplit; // no contribution scored above 0: participants who updated share equally
+        uint32 disputedSubgroups; // scoring subgroups whose majority disputed the release
         InputBounds bounds;
         bytes32 testSet;
         uint32 maxEvaluators;

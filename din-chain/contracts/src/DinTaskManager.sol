@@ -128,6 +128,11 @@ contract DinTaskManager is DinTaskBase {
             revert NotAllowed(taskId, msg.sender);
         }
         if (s.numParticipants == MAX_PARTICIPANTS) revert RegistrationClosed(taskId);
+        // More participants than the task's evaluators can cover would make
+        // `startTraining` impossible: registrations past that point are closed.
+        if ((uint256(s.numParticipants) + 1) / t.subgroupSize * s.evaluatorsPerSubgroup > t.maxEvaluators) {
+            revert RegistrationClosed(taskId);
+        }
         uint32 index = s.numParticipants;
         p.index1 = index + 1;
         states[taskId].numParticipants = index + 1;
@@ -331,11 +336,12 @@ contract DinTaskManager is DinTaskBase {
                 if (voters[i] != address(0) && cidHashes[i] != winner) _slash(taskId, voters[i]);
             }
         }
-        // Voters who are not slashed earn this round's share of the evaluator pool (an
-        // aggregation no-show does not), and count for an abandoned task's; kept here
-        // rather than in `submitAggregate`, whose gas is what evaluators pay.
+        // Voters of the accepted (or rejecting) majority earn this round's share of the
+        // evaluator pool (a no-show, or a vote in a failed subgroup, does not), and count
+        // for an abandoned task's; kept here rather than in `submitAggregate`, whose gas
+        // is what evaluators pay.
         for (uint256 i = 0; i < per; ++i) {
-            if (voters[i] == address(0)) continue;
+            if (voters[i] == address(0) || winner == bytes32(0) || cidHashes[i] != winner) continue;
             Evaluator storage e = evaluators[taskId][voters[i]];
             if (e.slashed) continue;
             e.votes += 1;

@@ -101,15 +101,17 @@ contract DinTaskScoring is DinTaskBase {
         emit ScoresRevealed(taskId, subgroup, msg.sender, scores);
     }
 
-    /// Assigned evaluator, during the commit and reveal windows: disputes the release (the
-    /// test set or its key does not open, or the final model is not the one the accepted
-    /// aggregates give). When more than half of the subgroup's assigned evaluators
-    /// dispute, the task is abandoned: participants who updated and evaluators who voted
-    /// honestly share the pools, and the owner's refund is only what nobody can claim.
+    /// Assigned evaluator, during the commit window: disputes the release (the test set or
+    /// its key does not open, or the final model is not the one the accepted aggregates
+    /// give). A subgroup where more than half of the assigned evaluators dispute is
+    /// scored neutral (no quality slashing there); when more than half of the subgroups
+    /// are, the task is abandoned: participants who updated and evaluators who voted
+    /// honestly share the pools, and the owner's refund is only what nobody can claim. A
+    /// coalition holding the majority of one subgroup cannot end the whole task.
     function disputeRelease(uint64 taskId, uint32 subgroup) external {
         RoundState memory s = _state(taskId, Phase.Scoring);
         uint256 start = tasks[taskId].scoringStart;
-        _window(start, start + 2 * uint256(s.stagePeriod));
+        _window(start, start + uint256(s.stagePeriod));
         uint256 slot = _evaluatorPosition(taskId, s, subgroup) % s.evaluatorsPerSubgroup;
         uint256 k = _key(taskId, SCORING, subgroup, 1);
         uint256 bits = disputes[k];
@@ -117,9 +119,20 @@ contract DinTaskScoring is DinTaskBase {
         bits |= 1 << slot;
         disputes[k] = bits;
         emit ReleaseDisputed(taskId, subgroup, msg.sender);
+        if (bits >> 255 == 0 && _disputed(bits, s.evaluatorsPerSubgroup)) {
+            disputes[k] = bits | (1 << 255);
+            Task storage t = tasks[taskId];
+            t.disputedSubgroups += 1;
+            if (uint256(t.disputedSubgroups) * 2 > s.numSubgroups) _abandon(taskId, Phase.Scoring);
+        }
+    }
+
+    /// Whether the dispute bits (one per slot, bit 255 a marker) hold a strict majority
+    /// of the `per` assigned evaluators.
+    function _disputed(uint256 bits, uint256 per) internal pure returns (bool) {
         uint256 count = 0;
-        for (; bits != 0; bits &= bits - 1) ++count;
-        if (count * 2 > s.evaluatorsPerSubgroup) _abandon(taskId, Phase.Scoring);
+        for (bits &= type(uint256).max >> 1; bits != 0; bits &= bits - 1) ++count;
+        return count * 2 > per;
     }
 
     /// Anyone, after the reveal window: verifies the lower medians of a subgroup's
@@ -132,9 +145,10 @@ contract DinTaskScoring is DinTaskBase {
     /// honest): the medians count only when, at every position, more than half of the
     /// subgroup's *assigned* evaluators revealed a score within the tolerance of the
     /// median (d > 0). Then they are recorded and evaluators with d_e = 0 are slashed.
-    /// Without such a majority (too few reveals, or a split), every participant gets
-    /// the neutral prior `NEUTRAL_SCORE`, revealers the neutral quality, and nobody is
-    /// slashed for quality: one liar beside one honest evaluator cannot get it slashed.
+    /// Without such a majority (too few reveals, a split, or a majority disputing the
+    /// release), every participant who updated gets the neutral prior `NEUTRAL_SCORE`
+    /// (others 0), revealers the neutral quality, and nobody is slashed for quality: one
+    /// liar beside one honest evaluator cannot get it slashed.
     /// Evaluators who committed and did not reveal are slashed in both cases (withholding
     /// a reveal to move the median costs the stake).
     function finalizeScores(uint64 taskId, uint32 subgroup, uint32[] calldata members, uint32[] calldata medians)
@@ -155,7 +169,8 @@ contract DinTaskScoring is DinTaskBase {
         for (uint256 e = 0; e < per; ++e) {
             quality[e] = SCORE_ONE;
         }
-        bool backed = count * 2 > per;
+        // A subgroup whose majority disputed the release is scored neutral.
+        bool backed = count * 2 > per && !_disputed(disputes[_key(taskId, SCORING, subgroup, 1)], per);
         for (uint256 i = 0; i < size; ++i) {
             uint32 idx = members[i];
             if (idx >= s.numParticipants) revert BadHint(i);
@@ -246,9 +261,10 @@ contract DinTaskScoring is DinTaskBase {
         Task storage t = tasks[taskId];
         uint64 cumulative = t.sumParticipantWeights;
         for (uint256 i = 0; i < members.length; ++i) {
-            uint32 m = backed ? medians[i] : NEUTRAL_SCORE;
-            recorded[i] = m;
+            // Without a quorum the neutral prior, but only for who did its part.
             Participant storage rec = participants[taskId][participantList[taskId][members[i]]];
+            uint32 m = backed ? medians[i] : (rec.updated ? NEUTRAL_SCORE : 0);
+            recorded[i] = m;
             rec.score = m;
             rec.before = cumulative;
             cumulative += m;

@@ -212,6 +212,7 @@ pub struct Script {
     pub score: din_chain::scripted::ScoreFn,
     pub liars: Vec<u32>,
     pub no_shows: Vec<u32>,
+    pub disputes: Vec<u32>,
     pub fee_bps: u16,
 }
 
@@ -239,6 +240,7 @@ pub fn run_task(env: &Env, s: Script) -> Outcome {
         score: s.score,
         liars: s.liars,
         no_shows: s.no_shows,
+        disputes: s.disputes,
     };
     let out = din_chain::scripted::run_task(&din, env.owner, &parts, &evals, &script).must();
     Outcome {
