@@ -14,7 +14,7 @@ use common::{Env, Must, ONE, Outcome, PERIOD, Script, fake_cid, flat, params, ru
 use din_chain::backend::TxRequest;
 use din_chain::bindings::test_contracts::{CallbackToken, ReentrantReceiver};
 use din_chain::bindings::{AllowListGate, DinTaskManager, DinTaskScoring};
-use din_chain::client::cid_bytes;
+use din_chain::client::{TaskParams, cid_bytes};
 use din_core::Digest32;
 use din_core::assignment::{EVALUATOR_DOMAIN, PARTICIPANT_DOMAIN, derive_seed};
 
@@ -220,6 +220,19 @@ fn every_entry_point_rejects_bad_calls_by_name(env: &Env) {
         ),
         (
             params(Address::ZERO, deposit, 1, 2, 1, end),
+            "InvalidParameter",
+        ),
+        // Issue #14 review: evaluators cannot leave before the start, so an Owner may not
+        // hold their reserved stake with a far registration end or endless stages.
+        (
+            params(token, deposit, 1, 2, 1, env.now() + 31 * 86_400),
+            "InvalidParameter",
+        ),
+        (
+            TaskParams {
+                stagePeriod: 8 * 86_400,
+                ..good.clone()
+            },
             "InvalidParameter",
         ),
     ] {

@@ -56,6 +56,11 @@ abstract contract DinTaskBase is ReentrancyGuard {
     uint32 internal constant MAX_EVALUATORS = 1024;
     /// See `MAX_SUBGROUP_SIZE`.
     uint32 internal constant MAX_PARTICIPANTS = 10_000;
+    /// Longest stage period: a task cannot hold evaluators' reserved stake for long.
+    uint32 internal constant MAX_STAGE_PERIOD = 7 days;
+    /// Longest registration: evaluators cannot leave a task before it starts, so it must
+    /// start (or be abandonable) soon.
+    uint64 internal constant MAX_REGISTRATION = 30 days;
     /// Largest `scaleBits` (din-core `MAX_SCALE_BITS`).
     uint8 internal constant MAX_SCALE_BITS = 40;
     /// Round number used in keys for the scoring phase.

@@ -78,8 +78,10 @@ contract DinTaskManager is DinTaskBase {
         }
         if (p.neighbours == 0 || p.neighbours >= p.subgroupSize) revert InvalidParameter(Param.Neighbours);
         if (p.threshold * 2 <= p.neighbours || p.threshold > p.neighbours) revert InvalidParameter(Param.Threshold);
-        if (p.stagePeriod == 0) revert InvalidParameter(Param.StagePeriod);
-        if (p.registrationEnd <= block.timestamp) revert InvalidParameter(Param.RegistrationEnd);
+        if (p.stagePeriod == 0 || p.stagePeriod > MAX_STAGE_PERIOD) revert InvalidParameter(Param.StagePeriod);
+        if (p.registrationEnd <= block.timestamp || p.registrationEnd > block.timestamp + MAX_REGISTRATION) {
+            revert InvalidParameter(Param.RegistrationEnd);
+        }
         if (p.clipMilli == 0) revert InvalidParameter(Param.ClipMilli);
         if (p.scaleBits > MAX_SCALE_BITS) revert InvalidParameter(Param.ScaleBits);
         if (p.maxWeight == 0) revert InvalidParameter(Param.MaxWeight);
