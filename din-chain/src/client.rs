@@ -479,6 +479,16 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         subgroup: u32,
         cid: &Cid,
     ) -> Result<Receipt> {
+        self.aggregate_vote(from, (task, round, subgroup), cid_bytes(cid))
+    }
+
+    /// `submitAggregate` with `cid` (empty: a rejection).
+    fn aggregate_vote(
+        &self,
+        from: Address,
+        (task, round, subgroup): (u64, u16, u32),
+        cid: Bytes,
+    ) -> Result<Receipt> {
         self.send(
             from,
             self.deployment.manager,
@@ -486,7 +496,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
                 taskId: task,
                 round,
                 subgroup,
-                cid: cid_bytes(cid),
+                cid,
             },
         )
     }
@@ -503,16 +513,7 @@ impl<'c, C: Chain + ?Sized> Din<'c, C> {
         round: u16,
         subgroup: u32,
     ) -> Result<Receipt> {
-        self.send(
-            from,
-            self.deployment.manager,
-            DinTaskManager::submitAggregateCall {
-                taskId: task,
-                round,
-                subgroup,
-                cid: Bytes::new(),
-            },
-        )
+        self.aggregate_vote(from, (task, round, subgroup), Bytes::new())
     }
 
     /// Finalizes `subgroup` of the current round; the hints repeat each slot's vote.

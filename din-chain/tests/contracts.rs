@@ -993,22 +993,8 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
 
     // An owner who never starts: after registration end + one period anyone abandons,
     // nobody worked, the whole deposit is refundable.
-    din.approve(owner, env.deployment.manager, U256::from(1_000u64))
-        .must();
-    let (idle, _) = din
-        .create_task(
-            owner,
-            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
-            &fake_cid("g"),
-        )
-        .must();
-    let (task, _) = din
-        .create_task(
-            owner,
-            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
-            &fake_cid("g"),
-        )
-        .must();
+    let idle = small_task(env, 500);
+    let task = small_task(env, 500);
     env.stake(&[a[10], a[11]]);
     for &p in &a[..4] {
         din.register(p, task, Bytes::new()).must();
@@ -1115,15 +1101,7 @@ fn seeds_deadlines_and_timeouts_have_defined_outcomes(env: &Env) {
     // Issue #14, attack 4: a seed block whose hash is gone used to be rerolled to a
     // fresh block (a second draw for whoever stalls); now the draw expires and the task
     // can be abandoned.
-    din.approve(owner, env.deployment.manager, U256::from(500u64))
-        .must();
-    let (stale, _) = din
-        .create_task(
-            owner,
-            &params(env.deployment.token, 500, 1, 2, 1, env.now() + PERIOD),
-            &fake_cid("g"),
-        )
-        .must();
+    let stale = small_task(env, 500);
     env.stake(&[a[12]]);
     din.register(a[20], stale, Bytes::new()).must();
     din.register(a[21], stale, Bytes::new()).must();
@@ -1506,4 +1484,21 @@ fn the_majority_of_one_subgroup_cannot_end_the_task(env: &Env) {
         out.medians
     );
     assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+}
+
+/// A one-round task with subgroups of 2 and one evaluator each, its deposit approved
+/// and pulled from the owner; registration open for one stage period.
+fn small_task(env: &Env, deposit: u64) -> u64 {
+    let din = env.din();
+    din.approve(env.owner, env.deployment.manager, U256::from(deposit))
+        .must();
+    let p = params(
+        env.deployment.token,
+        u128::from(deposit),
+        1,
+        2,
+        1,
+        env.now() + PERIOD,
+    );
+    din.create_task(env.owner, &p, &fake_cid("g")).must().0
 }

@@ -112,6 +112,29 @@ fn test_set() -> Vec<u8> {
     b"the 2,000 held-out samples".repeat(100)
 }
 
+/// Runs each attack (a function taking a `&Backend`) on both chain backends, as two
+/// tests: `on_the_embedded_evm::NAME` and `on_anvil::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident => $body:ident),* $(,)?) => {
+        mod on_the_embedded_evm {
+            $( #[test] fn $name() { super::$body(&super::Backend::embedded()); } )*
+        }
+        mod on_anvil {
+            $( #[test] fn $name() { super::$body(&super::Backend::anvil()); } )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_replayed_cid_costs_only_the_replayer => a_replayed_cid_costs_only_the_replayer,
+    a_forged_weight_is_rejected_by_the_majority => a_forged_weight_is_rejected_by_the_majority,
+    a_stale_node_cannot_make_a_survivor_look_dropped => a_stale_node_cannot_make_a_survivor_look_dropped,
+    a_restarted_participant_keeps_its_survivor_decision => a_restarted_participant_keeps_its_survivor_decision,
+    a_garbage_share_costs_only_its_sender => garbage_share,
+    skipping_stage_1_costs_only_the_skipper => skipped_stage_1,
+    a_wrong_reveal_costs_only_the_revealer => wrong_reveal,
+);
+
 fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> Started {
     let chain = b.chain.as_ref();
     let owner = b.accounts[0];
@@ -493,16 +516,6 @@ fn a_secure_round_through_the_contracts() {
 /// the account that recorded it, so everyone sets it aside as the replayer's: the round
 /// completes for the honest members, bit-identical across Evaluators, and names the
 /// replayer.
-#[test]
-fn a_replayed_cid_costs_only_the_replayer_on_the_embedded_evm() {
-    a_replayed_cid_costs_only_the_replayer(&Backend::embedded());
-}
-
-#[test]
-fn a_replayed_cid_costs_only_the_replayer_on_anvil() {
-    a_replayed_cid_costs_only_the_replayer(&Backend::anvil());
-}
-
 fn a_replayed_cid_costs_only_the_replayer(b: &Backend) {
     let chain = b.chain.as_ref();
     let dir = tempfile::tempdir().unwrap();
@@ -612,16 +625,6 @@ fn a_replayed_cid_costs_only_the_replayer(b: &Backend) {
 /// out of the task's bounds and rejects it on chain; the majority leaves the subgroup
 /// out of the round (`STATUS_REJECTED`), a verifier confirms the rejection from the
 /// messages, and the round goes on.
-#[test]
-fn a_forged_weight_is_rejected_by_the_majority_on_the_embedded_evm() {
-    a_forged_weight_is_rejected_by_the_majority(&Backend::embedded());
-}
-
-#[test]
-fn a_forged_weight_is_rejected_by_the_majority_on_anvil() {
-    a_forged_weight_is_rejected_by_the_majority(&Backend::anvil());
-}
-
 fn a_forged_weight_is_rejected_by_the_majority(b: &Backend) {
     use din_chain::client::{REJECTED, STATUS_REJECTED};
     use din_core::secagg::MaskedInput;
@@ -705,54 +708,6 @@ fn a_forged_weight_is_rejected_by_the_majority(b: &Backend) {
     assert_eq!(report.published, Some(genesis));
 }
 
-/// A node that is slow to index: it reports the true head but serves no logs from its
-/// newest `lag` blocks, and serves the rest in reverse order.
-struct StaleLogs<'a> {
-    inner: &'a dyn DevChain,
-    lag: u64,
-}
-
-impl din_chain::Chain for StaleLogs<'_> {
-    fn chain_id(&self) -> din_chain::Result<u64> {
-        self.inner.chain_id()
-    }
-    fn block(&self) -> din_chain::Result<din_chain::backend::BlockInfo> {
-        self.inner.block()
-    }
-    fn block_at(&self, number: u64) -> din_chain::Result<din_chain::backend::BlockInfo> {
-        self.inner.block_at(number)
-    }
-    fn call(&self, from: Address, to: Address, data: Bytes) -> din_chain::Result<Bytes> {
-        self.inner.call(from, to, data)
-    }
-    fn send(
-        &self,
-        tx: &din_chain::backend::TxRequest,
-    ) -> din_chain::Result<din_chain::backend::Receipt> {
-        self.inner.send(tx)
-    }
-    fn logs(
-        &self,
-        filter: &din_chain::backend::LogFilter,
-    ) -> din_chain::Result<Vec<din_chain::backend::LogEntry>> {
-        let indexed = self.inner.block()?.number.saturating_sub(self.lag);
-        let mut logs: Vec<_> = self
-            .inner
-            .logs(filter)?
-            .into_iter()
-            .filter(|l| l.block_number <= indexed)
-            .collect();
-        logs.reverse();
-        Ok(logs)
-    }
-    fn balance(&self, who: Address) -> din_chain::Result<U256> {
-        self.inner.balance(who)
-    }
-    fn accounts(&self) -> Vec<Address> {
-        self.inner.accounts()
-    }
-}
-
 /// Review hole 5: a member's masked update lands in the last block before the stage
 /// closes, and the Participant's node has not indexed its newest blocks. Read at the
 /// head, that member looks dropped, and an honest Participant would reveal its mask-key
@@ -760,16 +715,6 @@ impl din_chain::Chain for StaleLogs<'_> {
 /// update would be public). Read at a confirmed block, the Participant waits until the
 /// confirmed block is past the stage's close, and then sees every survivor, whatever
 /// the order the node serves the logs in.
-#[test]
-fn a_stale_node_cannot_make_a_survivor_look_dropped_on_the_embedded_evm() {
-    a_stale_node_cannot_make_a_survivor_look_dropped(&Backend::embedded());
-}
-
-#[test]
-fn a_stale_node_cannot_make_a_survivor_look_dropped_on_anvil() {
-    a_stale_node_cannot_make_a_survivor_look_dropped(&Backend::anvil());
-}
-
 fn a_stale_node_cannot_make_a_survivor_look_dropped(b: &Backend) {
     use din::round::onchain::confirmed_messages;
     let chain = b.chain.as_ref();
@@ -803,9 +748,10 @@ fn a_stale_node_cannot_make_a_survivor_look_dropped(b: &Backend) {
     }
     chain.advance_time(60).unwrap(); // the stage is closed
     let closes = t0 + 3 * P;
-    let stale = StaleLogs {
+    let stale = FlakyNode {
         inner: chain,
         lag: 2,
+        crash_on_reveal: false,
     };
     let node = Din::new(&stale, s.deployment);
     let alive = |msgs: &din::round::published::RoundMessages| {
@@ -843,8 +789,9 @@ fn a_stale_node_cannot_make_a_survivor_look_dropped(b: &Backend) {
     );
 }
 
-/// A node for one Participant role: it can lag in indexing (as [`StaleLogs`]) and can
-/// "crash" the role by failing its unmasking transaction.
+/// A node that can be slow to index (it reports the true head but serves no logs from
+/// its newest `lag` blocks, and the rest in reverse order) and can "crash" the role using
+/// it by failing its unmasking transaction.
 struct FlakyNode<'a> {
     inner: &'a dyn DevChain,
     lag: u64,
@@ -880,11 +827,15 @@ impl din_chain::Chain for FlakyNode<'_> {
         &self,
         filter: &din_chain::backend::LogFilter,
     ) -> din_chain::Result<Vec<din_chain::backend::LogEntry>> {
-        StaleLogs {
-            inner: self.inner,
-            lag: self.lag,
-        }
-        .logs(filter)
+        let indexed = self.inner.block()?.number.saturating_sub(self.lag);
+        let mut logs: Vec<_> = self
+            .inner
+            .logs(filter)?
+            .into_iter()
+            .filter(|l| l.block_number <= indexed)
+            .collect();
+        logs.reverse();
+        Ok(logs)
     }
     fn balance(&self, who: Address) -> din_chain::Result<U256> {
         self.inner.balance(who)
@@ -908,16 +859,6 @@ impl din::roles::learning::LocalTrainer for Fixed {
 /// indexed the last uploader's message, it keeps its recorded decision, so it never
 /// reveals the mask-key share of a member it once counted as a survivor (read afresh,
 /// that node would show the member dropped).
-#[test]
-fn a_restarted_participant_keeps_its_survivor_decision_on_the_embedded_evm() {
-    a_restarted_participant_keeps_its_survivor_decision(&Backend::embedded());
-}
-
-#[test]
-fn a_restarted_participant_keeps_its_survivor_decision_on_anvil() {
-    a_restarted_participant_keeps_its_survivor_decision(&Backend::anvil());
-}
-
 fn a_restarted_participant_keeps_its_survivor_decision(b: &Backend) {
     use din::roles::participant::ParticipantRole;
     use din::roles::{StateDir, Step};
@@ -1157,34 +1098,4 @@ fn wrong_reveal(b: &Backend) {
         "{:?}",
         agg.sum.excluded
     );
-}
-
-#[test]
-fn a_garbage_share_costs_only_its_sender_on_the_embedded_evm() {
-    garbage_share(&Backend::embedded());
-}
-
-#[test]
-fn a_garbage_share_costs_only_its_sender_on_anvil() {
-    garbage_share(&Backend::anvil());
-}
-
-#[test]
-fn skipping_stage_1_costs_only_the_skipper_on_the_embedded_evm() {
-    skipped_stage_1(&Backend::embedded());
-}
-
-#[test]
-fn skipping_stage_1_costs_only_the_skipper_on_anvil() {
-    skipped_stage_1(&Backend::anvil());
-}
-
-#[test]
-fn a_wrong_reveal_costs_only_the_revealer_on_the_embedded_evm() {
-    wrong_reveal(&Backend::embedded());
-}
-
-#[test]
-fn a_wrong_reveal_costs_only_the_revealer_on_anvil() {
-    wrong_reveal(&Backend::anvil());
 }
