@@ -761,15 +761,7 @@ fn abandoned_task_pays_workers_and_blocks_reentrancy(env: &Env) {
         .abi_encode(),
     )
     .must();
-    for &p in &honest {
-        din.register(p, task, Bytes::new()).must();
-    }
-    for &e in &evals {
-        din.join_as_evaluator(e, task).must();
-    }
-    din.start_training(owner, task).must();
-    env.chain.mine(1).must();
-    din.draw_seed(owner, task).must();
+    open_round_1(env, task, &honest, &evals);
     exec(
         DinTaskManager::submitUpdateCall {
             taskId: task,
@@ -1151,15 +1143,7 @@ fn bounds_and_the_test_set_are_fixed_at_creation_and_a_majority_rejects_a_sum(en
 
     let evals = &a[10..13];
     env.stake(evals);
-    for &p in &a[..2] {
-        din.register(p, task, Bytes::new()).must();
-    }
-    for &e in evals {
-        din.join_as_evaluator(e, task).must();
-    }
-    din.start_training(owner, task).must();
-    env.chain.mine(1).must();
-    din.draw_seed(a[0], task).must();
+    open_round_1(env, task, &a[..2], evals);
     env.advance(4 * PERIOD);
     let (_, eseed) = din.seeds(task).must();
     let mut voters = vec![Address::ZERO; 3];
@@ -1338,15 +1322,7 @@ fn task_awaiting_its_test_set(env: &Env) -> (u64, Vec<Address>, Vec<Address>) {
         .must();
     let (parts, evals) = (a[..2].to_vec(), a[30..33].to_vec());
     env.stake(&evals);
-    for &p in &parts {
-        din.register(p, task, Bytes::new()).must();
-    }
-    for &e in &evals {
-        din.join_as_evaluator(e, task).must();
-    }
-    din.start_training(owner, task).must();
-    env.chain.mine(1).must();
-    din.draw_seed(owner, task).must();
+    open_round_1(env, task, &parts, &evals);
     for &p in &parts {
         din.submit_update(p, task, 1, &fake_cid(&format!("u{p}")))
             .must();
@@ -1501,4 +1477,19 @@ fn small_task(env: &Env, deposit: u64) -> u64 {
         env.now() + PERIOD,
     );
     din.create_task(env.owner, &p, &fake_cid("g")).must().0
+}
+
+/// Registers `parts`, joins `evals` (already staked), starts training and draws round
+/// 1's seed.
+fn open_round_1(env: &Env, task: u64, parts: &[Address], evals: &[Address]) {
+    let din = env.din();
+    for &p in parts {
+        din.register(p, task, Bytes::new()).must();
+    }
+    for &e in evals {
+        din.join_as_evaluator(e, task).must();
+    }
+    din.start_training(env.owner, task).must();
+    env.chain.mine(1).must();
+    din.draw_seed(env.owner, task).must();
 }

@@ -135,6 +135,39 @@ on_both_backends!(
     a_wrong_reveal_costs_only_the_revealer => wrong_reveal,
 );
 
+/// Stage 0 of round 1 for every member of `view`: each starts its client and records its
+/// key advertisement.
+fn advertise<'s, C: din_chain::Chain + ?Sized>(
+    din: &Din<'_, C>,
+    store: &'s FsStore,
+    task: u64,
+    view: &din::round::onchain::SubgroupView,
+) -> Vec<ParticipantRound<'s, FsStore>> {
+    view.members
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| {
+            let c = ParticipantRound::start(store, view.params.clone(), i as u32).unwrap();
+            din.submit_message(m, task, 1, 0, c.advert()).unwrap();
+            c
+        })
+        .collect()
+}
+
+/// Stage 1 of round 1, honestly, for every member of `view` (after [`advertise`]).
+fn share_keys<C: din_chain::Chain + ?Sized>(
+    din: &Din<'_, C>,
+    task: u64,
+    view: &din::round::onchain::SubgroupView,
+    clients: &mut [ParticipantRound<'_, FsStore>],
+) {
+    let adverts = messages(din, task, 1, view).unwrap().adverts;
+    for (c, &m) in clients.iter_mut().zip(&view.members) {
+        let cid = c.share_keys(&adverts).unwrap();
+        din.submit_message(m, task, 1, 1, &cid).unwrap();
+    }
+}
+
 fn start(b: &Backend, store: &FsStore, n: usize, size: u16, n_evals: usize) -> Started {
     let chain = b.chain.as_ref();
     let owner = b.accounts[0];
@@ -636,17 +669,8 @@ fn a_forged_weight_is_rejected_by_the_majority(b: &Backend) {
     let task = s.task;
     let view = subgroups(&din, task, 1, D).unwrap().remove(0);
     let forger = view.members[2];
-    let mut clients = Vec::new();
-    for (i, &m) in view.members.iter().enumerate() {
-        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
-        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
-        clients.push(c);
-    }
-    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
-    for (c, &m) in clients.iter_mut().zip(&view.members) {
-        let cid = c.share_keys(&adverts).unwrap();
-        din.submit_message(m, task, 1, 1, &cid).unwrap();
-    }
+    let mut clients = advertise(&din, &store, task, &view);
+    share_keys(&din, task, &view, &mut clients);
     let shares = messages(&din, task, 1, &view).unwrap().shares;
     for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
         let mut cid = c.mask(&update(i), 10 + i as u64, &shares).unwrap();
@@ -725,17 +749,8 @@ fn a_stale_node_cannot_make_a_survivor_look_dropped(b: &Backend) {
     let task = s.task;
     let t0 = din.round_state(task).unwrap().roundStart;
     let view = subgroups(&din, task, 1, D).unwrap().remove(0);
-    let mut clients = Vec::new();
-    for (i, &m) in view.members.iter().enumerate() {
-        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
-        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
-        clients.push(c);
-    }
-    let adverts = messages(&din, task, 1, &view).unwrap().adverts;
-    for (c, &m) in clients.iter_mut().zip(&view.members) {
-        let cid = c.share_keys(&adverts).unwrap();
-        din.submit_message(m, task, 1, 1, &cid).unwrap();
-    }
+    let mut clients = advertise(&din, &store, task, &view);
+    share_keys(&din, task, &view, &mut clients);
     let shares = messages(&din, task, 1, &view).unwrap().shares;
     for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
         if i == 4 {
@@ -978,12 +993,7 @@ fn an_attack_costs_only_the_attacker(b: &Backend, attack: Attack) -> SubgroupAgg
     let din = Din::new(chain, s.deployment);
     let task = s.task;
     let view = subgroups(&din, task, 1, D).unwrap().remove(0);
-    let mut clients = Vec::new();
-    for (i, &m) in view.members.iter().enumerate() {
-        let c = ParticipantRound::start(&store, view.params.clone(), i as u32).unwrap();
-        din.submit_message(m, task, 1, 0, c.advert()).unwrap();
-        clients.push(c);
-    }
+    let mut clients = advertise(&din, &store, task, &view);
     let adverts = messages(&din, task, 1, &view).unwrap().adverts;
     let mut unpublished = None;
     for (i, (c, &m)) in clients.iter_mut().zip(&view.members).enumerate() {
