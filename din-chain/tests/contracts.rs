@@ -1214,17 +1214,6 @@ impl TaskParamsEdit {
     }
 }
 
-/// The slashed evaluators of `task` (from its `EvaluatorPenalized` events).
-fn slashed_in(env: &Env, task: u64) -> Vec<Address> {
-    env.din()
-        .events::<DinTaskManager::EvaluatorPenalized>()
-        .must()
-        .into_iter()
-        .filter(|e| e.taskId == task)
-        .map(|e| e.evaluator)
-        .collect()
-}
-
 /// A scripted task (6 participants in 2 subgroups of 3, one round) where evaluator slot
 /// `s` of every subgroup scores `score(s)` (`None`: never commits).
 fn scored_task(env: &Env, per: u8, score: fn(usize) -> Option<u32>) -> Outcome {
@@ -1257,7 +1246,7 @@ fn a_liar_beside_an_absent_evaluator_cannot_get_the_honest_one_slashed(env: &Env
         1 => None,
         _ => Some(ONE * 3 / 4),
     });
-    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+    assert_eq!(common::slashed(&env.din(), out.task), Vec::<Address>::new());
     assert!(
         out.medians.iter().all(|&m| m == ONE / 2),
         "{:?}",
@@ -1278,7 +1267,7 @@ fn a_liar_beside_an_absent_evaluator_cannot_get_the_honest_one_slashed(env: &Env
 /// lower median of two is the minimum; without a quorum nobody is slashed.
 fn a_liar_beside_one_honest_evaluator_cannot_get_it_slashed(env: &Env) {
     let out = scored_task(env, 2, |slot| Some(if slot == 0 { 0 } else { ONE * 3 / 4 }));
-    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+    assert_eq!(common::slashed(&env.din(), out.task), Vec::<Address>::new());
     assert!(
         out.medians.iter().all(|&m| m == ONE / 2),
         "{:?}",
@@ -1459,7 +1448,7 @@ fn the_majority_of_one_subgroup_cannot_end_the_task(env: &Env) {
         "{:?}",
         out.medians
     );
-    assert_eq!(slashed_in(env, out.task), Vec::<Address>::new());
+    assert_eq!(common::slashed(&env.din(), out.task), Vec::<Address>::new());
 }
 
 /// A one-round task with subgroups of 2 and one evaluator each, its deposit approved

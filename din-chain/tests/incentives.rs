@@ -146,16 +146,6 @@ impl Scenario {
     }
 }
 
-/// The evaluators slashed in `task` so far.
-fn slashed_of(din: &Din<'_, dyn DevChain>, task: u64) -> Vec<Address> {
-    din.events::<DinTaskManager::EvaluatorPenalized>()
-        .must()
-        .into_iter()
-        .filter(|e| e.taskId == task)
-        .map(|e| e.evaluator)
-        .collect()
-}
-
 fn pick_participant(r: &mut Rng) -> Who {
     match r.below(10) {
         0 => Who::Silent,
@@ -255,7 +245,7 @@ fn run_scenario(seed: u64) -> Seen {
     Seen {
         abandoned: din.events::<DinTaskManager::TaskAbandoned>().must().len() as u32,
         disputed: din.events::<DinTaskManager::ReleaseDisputed>().must().len() as u32,
-        slashed: slashed_of(&din, task).len() as u32,
+        slashed: common::slashed(&din, task).len() as u32,
         neutral_subgroups: scored
             .iter()
             .filter(|e| e.medians.iter().all(|&m| m == ONE / 2))
@@ -282,7 +272,7 @@ fn drive(s: &Scenario, r: &mut Rng, rounds: u16, per: u8, owner: Owner) {
         s.env.advance(4 * PERIOD);
         let (_, eseed) = din.seeds(task).must();
         let g = din.round_state(task).must().numSubgroups;
-        let slashed = slashed_of(&din, task);
+        let slashed = common::slashed(&din, task);
         let mut acting: BTreeMap<u32, Vec<(Address, Who)>> = BTreeMap::new();
         for (k, &(e, who)) in s.evals.iter().enumerate() {
             let (j, _) = Din::<dyn DevChain>::evaluator_slot(k as u64, m, per, eseed).must();
@@ -359,7 +349,7 @@ fn score(s: &Scenario, r: &mut Rng, per: u8, owner: Owner) {
     let m = s.evals.len() as u64;
     let (pseed, eseed) = din.seeds(task).must();
     let g = din.round_state(task).must().numSubgroups;
-    let slashed = slashed_of(&din, task);
+    let slashed = common::slashed(&din, task);
     let by_position = members_by_position(n, pseed).must();
     let mut reveals = Vec::new();
     let mut acting: BTreeMap<u32, Vec<(Address, Who)>> = BTreeMap::new();

@@ -273,3 +273,13 @@ pub fn tx(from: Address, to: Address, data: Bytes) -> TxRequest {
 }
 
 pub type Manager = DinTaskManager::DinTaskManagerCalls;
+
+/// The evaluators slashed in `task` so far (from its `EvaluatorPenalized` events).
+pub fn slashed(din: &Din<'_, dyn DevChain>, task: u64) -> Vec<Address> {
+    din.events::<DinTaskManager::EvaluatorPenalized>()
+        .must()
+        .into_iter()
+        .filter(|e| e.taskId == task)
+        .map(|e| e.evaluator)
+        .collect()
+}
